@@ -1,0 +1,1 @@
+"""The ccgate gateway: Relying Party and key broker, its CLI and its client SDK."""

@@ -1,0 +1,1 @@
+"""The ``ccgate`` command line (typer + rich), for owners, providers and security teams."""

@@ -1,0 +1,45 @@
+"""Entry point of ``ccgate``: builds the command tree and turns every failure into one line and an exit code.
+
+Exit codes: 0 success, 1 the operation was refused or failed (the line says ``ccgate: <code>: ...``),
+2 usage error. No traceback reaches the user.
+"""
+
+import sys
+
+import typer
+import typer.main
+
+from gateway.cli import bench_commands, demo_commands, envelope_commands
+from gateway.cli.console import error_code, stderr
+
+app = typer.Typer(
+    name="ccgate",
+    help="Confidential compute gateway: encrypted artefacts, attested release, verifiable ledger.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+envelope_commands.register(app)
+app.command("demo")(demo_commands.demo)
+app.add_typer(bench_commands.app, name="bench")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; never lets a traceback reach the terminal for an expected failure.
+
+    Usage errors are left to click's standalone mode (exit 2); everything ccgate raises on purpose
+    carries a stable ``code`` and becomes ``ccgate: <code>: <message>`` with exit 1.
+    """
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="ccgate", standalone_mode=True)
+    except OSError as exc:
+        stderr.print(f"ccgate: {error_code(exc) or 'io.error'}: {exc}", markup=False)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns failures into exit codes.
+        code = error_code(exc)
+        if code is None:
+            stderr.print(f"ccgate: internal.error: {type(exc).__name__}: {exc}", markup=False)
+        else:
+            stderr.print(f"ccgate: {code}: {exc}", markup=False)
+        sys.exit(1)

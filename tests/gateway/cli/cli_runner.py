@@ -1,0 +1,17 @@
+"""Run the real ``ccgate`` entry point in a subprocess, as a user would."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def ccgate(
+    *args: str | Path, stdin: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd,
+        check=False,
+    )
