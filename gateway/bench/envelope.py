@@ -149,6 +149,7 @@ def default_directory() -> Path:
 
 def run_envelope_bench(
     size: int = GIB,
+    *,
     directory: Path | None = None,
     repeat: int = 3,
     segment_size: int = DEFAULT_SEGMENT_SIZE,

@@ -27,7 +27,9 @@ def envelope(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Encrypt and decrypt a generated file; print throughput next to cp, openssl and age, and peak RSS."""
-    report = run_envelope_bench(size, directory, repeat, segment_size, workers)
+    report = run_envelope_bench(
+        size, directory=directory, repeat=repeat, segment_size=segment_size, workers=workers
+    )
     if as_json:
         print_json(
             {
