@@ -1,0 +1,191 @@
+"""Run the model bundle's command as a subprocess: clean environment, no network, limits, a deadline.
+
+Isolation, in order of strength: a new network namespace (``unshare --net``) when the kernel allows
+it, otherwise the run is reported as ``network_isolation: unavailable`` in the receipt; resource
+limits (address space, file size, open files, no core dumps); a new session so the whole process
+group is killed at the deadline; an environment with nothing of the runner's in it. The job may
+write only under its output directory and its TMPDIR: any other change inside the workspace is
+detected and fails the run. (Beyond the workspace, the confidential VM is dedicated to the job.)
+"""
+
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from enclave_runner.bundle import BundleManifest
+from enclave_runner.errors import JobError, JobOutputError, JobTimeoutError
+from enclave_runner.workspace import Workspace
+
+CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+NetworkIsolation = Literal["namespace", "unavailable"]
+
+
+@dataclass(frozen=True)
+class ExecutionLimits:
+    """Limits applied to the job's process."""
+
+    max_runtime_seconds: int
+    max_address_space_bytes: int | None = None
+    max_file_bytes: int = 16 << 30
+    max_open_files: int = 4096
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """What happened when the job ran."""
+
+    exit_code: int
+    started_at: datetime
+    finished_at: datetime
+    network_isolation: NetworkIsolation
+    stdout_path: Path
+    stderr_path: Path
+
+
+@cache
+def _unshare_prefix() -> tuple[str, ...] | None:
+    """The command prefix that runs a program in a new network namespace here, or None."""
+    binary = shutil.which("unshare")
+    if binary is None:
+        return None
+    for prefix in ((binary, "--net", "--"), (binary, "--map-root-user", "--net", "--")):
+        probe = subprocess.run([*prefix, "true"], capture_output=True, check=False, timeout=10)  # noqa: S603
+        if probe.returncode == 0:
+            return prefix
+    return None
+
+
+def network_isolation_available() -> NetworkIsolation:
+    """Whether jobs here can be started in their own network namespace."""
+    return "namespace" if _unshare_prefix() is not None else "unavailable"
+
+
+def _limits_setter(limits: ExecutionLimits) -> Callable[[], None]:
+    def apply() -> None:
+        # Runs in the child between fork and exec.
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_bytes, limits.max_file_bytes))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.max_open_files, limits.max_open_files))
+        if limits.max_address_space_bytes is not None:
+            size = limits.max_address_space_bytes
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+    return apply
+
+
+def _resolve(command: tuple[str, ...], workspace: Workspace) -> list[str]:
+    program = command[0]
+    if program in {"python", "python3"}:
+        # The runner's own interpreter: the one the confidential VM image was measured with.
+        return [sys.executable, *command[1:]]
+    if "/" in program:
+        candidate = (workspace.model / program).resolve()
+        if not candidate.is_relative_to(workspace.model.resolve()) or not candidate.is_file():
+            raise JobError(f"the bundle's program {program!r} is not a file inside the bundle")
+        return [str(candidate), *command[1:]]
+    found = shutil.which(program, path=CLEAN_PATH)
+    if found is None:
+        raise JobError(f"the bundle's program {program!r} is not on the runner's PATH")
+    return [found, *command[1:]]
+
+
+def _environment(workspace: Workspace, manifest: BundleManifest) -> dict[str, str]:
+    return {
+        **manifest.env,
+        "PATH": CLEAN_PATH,
+        "HOME": str(workspace.tmp),
+        "TMPDIR": str(workspace.tmp),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "CCGATE_INPUTS": str(workspace.inputs),
+        "CCGATE_MODEL": str(workspace.model),
+        "CCGATE_OUTPUT": str(workspace.output),
+    }
+
+
+def _snapshot(workspace: Workspace) -> dict[str, tuple[int, int, int]]:
+    """Size, mtime and mode of everything in the workspace the job must not change."""
+    state: dict[str, tuple[int, int, int]] = {}
+    for top in (workspace.inputs, workspace.model):
+        for path in [top, *top.rglob("*")]:
+            info = path.lstat()
+            state[str(path)] = (info.st_size, info.st_mtime_ns, info.st_mode)
+    for entry in workspace.root.iterdir():
+        if entry.name not in {"inputs", "model", "output", "tmp"}:
+            info = entry.lstat()
+            state[str(entry)] = (info.st_size, info.st_mtime_ns, info.st_mode)
+    return state
+
+
+def _changed(before: dict[str, tuple[int, int, int]], workspace: Workspace) -> list[str]:
+    after = _snapshot(workspace)
+    return sorted({path for path in before.keys() | after.keys() if before.get(path) != after.get(path)})
+
+
+def run_job(workspace: Workspace, manifest: BundleManifest, limits: ExecutionLimits) -> ExecutionResult:
+    """Run the bundle's command in ``workspace.model`` and wait for it, at most its maximum runtime.
+
+    Raises:
+        JobError: the program cannot be found.
+        JobTimeoutError: the deadline passed; the whole process group was killed.
+        JobOutputError: the job changed the workspace outside its output directory and TMPDIR.
+    """
+    argv = _resolve(manifest.command, workspace)
+    prefix = _unshare_prefix()
+    isolation: NetworkIsolation = "namespace" if prefix is not None else "unavailable"
+    logs = workspace.tmp / ".ccgate-logs"
+    logs.mkdir(mode=0o700, exist_ok=True)
+    stdout_path, stderr_path = logs / "stdout.txt", logs / "stderr.txt"
+    before = _snapshot(workspace)
+    started = datetime.now(UTC)
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        process = subprocess.Popen(  # noqa: S603 - the command is the attested bundle's, run in isolation.
+            [*(prefix or ()), *argv],
+            cwd=workspace.model,
+            env=_environment(workspace, manifest),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            preexec_fn=_limits_setter(limits),  # noqa: PLW1509 - the runner starts no threads before this.
+        )
+        deadline = time.monotonic() + limits.max_runtime_seconds
+        try:
+            exit_code = process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            raise JobTimeoutError(
+                f"the job ran longer than {limits.max_runtime_seconds} s and was killed"
+            ) from None
+        except BaseException:
+            _kill_group(process)
+            raise
+        finally:
+            _kill_group(process)
+    finished = datetime.now(UTC)
+    changed = _changed(before, workspace)
+    if changed:
+        shown = ", ".join(str(Path(p).relative_to(workspace.root)) for p in changed[:5])
+        raise JobOutputError(f"the job changed files outside its output directory: {shown}")
+    return ExecutionResult(exit_code, started, finished, isolation, stdout_path, stderr_path)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the job's whole process group (it may have forked), then reap the leader."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
