@@ -34,10 +34,19 @@ class TdxCollateralInvalidError(EvidenceError):
 
 
 class TdxDebugEnabledError(EvidenceError):
-    """The TD runs in debug mode. Raised by relying parties (the CLI), never by the Verifier, which
-    reports ``debug`` as a claim for policies to judge."""
+    """The TD runs in debug mode (TD_ATTRIBUTES.DEBUG).
+
+    The DCAP engine (dcap-qvl 0.7) refuses to verify a debug TD at all, so unlike SEV-SNP this cannot
+    be only a claim: the Verifier raises it, with ``debug: true`` among the error's claims.
+    """
 
     code = "attestation.tdx.debug_enabled"
+
+
+class TdxTcbRevokedError(EvidenceError):
+    """The platform's TCB level is Revoked; the DCAP engine refuses such quotes."""
+
+    code = "attestation.tdx.tcb_revoked"
 
 
 class TdxTcbStatusRefusedError(EvidenceError):

@@ -9,7 +9,12 @@ ccgate adds what it does not do, or does not report with a stable code:
 * the TCB info must be for the quote's FMSPC and PCE-ID (else a retryable mismatch: fetch the right one);
 * TCB info, QE identity and both CRLs must be current at ``now`` (dcap-qvl does not check CRL dates);
 * the PCK and its CA must not be listed in the CRLs (checked here too, for a precise code);
-* report data equals the expected binding; the debug attribute, TCB status and advisories are claims.
+* report data equals the expected binding; TCB status and advisories are claims.
+
+Two judgements cannot be left to policies because dcap-qvl refuses to verify such quotes at all: a
+debug TD (``TdxDebugEnabledError``, the error's claims say ``debug: true``) and a Revoked TCB level
+(``TdxTcbRevokedError``). Every other status (UpToDate, SWHardeningNeeded, ConfigurationNeeded,
+OutOfDate, ...) is returned as the ``tcb_status`` claim.
 """
 
 import json
@@ -47,9 +52,11 @@ from attestation.tdx.collateral import TdxCollateral
 from attestation.tdx.errors import (
     TdxCollateralInvalidError,
     TdxCollateralMismatchError,
+    TdxDebugEnabledError,
     TdxQuoteRejectedError,
     TdxRootNotPinnedError,
     TdxTcbLevelNotFoundError,
+    TdxTcbRevokedError,
 )
 from attestation.tdx.quote import TdxQuote, parse_quote
 
@@ -59,6 +66,8 @@ T = TypeVar("T")
 # the first match wins, and anything unmatched becomes TdxQuoteRejectedError with the engine's text.
 _ENGINE_ERRORS: tuple[tuple[re.Pattern[str], type[AttestationError]], ...] = (
     (re.compile(r"no matching tcb level", re.I), TdxTcbLevelNotFoundError),
+    (re.compile(r"debug mode is enabled", re.I), TdxDebugEnabledError),
+    (re.compile(r"tcb status is invalid: revoked", re.I), TdxTcbRevokedError),
     (re.compile(r"(tcbinfo|qeidentity|tcb info|qe identity).*expired", re.I), CollateralStaleError),
     (re.compile(r"CertNotValidYet|CertExpired", re.I), CertificateExpiredError),
     (re.compile(r"revoked", re.I), CertificateRevokedError),
@@ -266,6 +275,8 @@ def verify_tdx_quote(
         CertificateChainError: the PCK chain does not lead to the root.
         SignatureInvalidError: the quote or QE report signature, or the attestation-key binding, fails.
         TdxTcbLevelNotFoundError: no TCB level matches the platform.
+        TdxDebugEnabledError: the TD is a debug TD (the engine refuses to verify it).
+        TdxTcbRevokedError: the platform's TCB level is Revoked.
         TdxQuoteRejectedError: the engine refused the quote for another reason.
         ReportDataMismatchError: REPORT_DATA is not ``expected_report_data``.
     """
