@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from attestation.snp import SnpCollateral
-from attestation.snp import layout as L
+from attestation.binary_layout import Field
+from attestation.snp import SnpCollateral, layout
 from tests.attestation import der_writer as der
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -161,34 +161,34 @@ class ReportSpec:
 
 def make_report(key: ec.EllipticCurvePrivateKey, spec: ReportSpec = ReportSpec()) -> bytes:
     """An attestation report with ``spec``'s fields, signed by ``key`` the way the AMD PSP signs."""
-    raw = bytearray(L.REPORT_SIZE)
+    raw = bytearray(layout.REPORT_SIZE)
 
-    def put(field: L.Field, value: bytes | int) -> None:
+    def put(field: Field, value: bytes | int) -> None:
         data = value.to_bytes(field.size, "little") if isinstance(value, int) else value
         assert len(data) == field.size, field.name
         raw[field.offset : field.end] = data
 
-    put(L.VERSION, spec.version)
-    put(L.GUEST_SVN, 1)
-    put(L.POLICY, spec.policy)
-    put(L.VMPL, spec.vmpl)
-    put(L.SIGNATURE_ALGO, L.ECDSA_P384_SHA384)
-    for field in (L.CURRENT_TCB, L.REPORTED_TCB, L.COMMITTED_TCB, L.LAUNCH_TCB):
+    put(layout.VERSION, spec.version)
+    put(layout.GUEST_SVN, 1)
+    put(layout.POLICY, spec.policy)
+    put(layout.VMPL, spec.vmpl)
+    put(layout.SIGNATURE_ALGO, layout.ECDSA_P384_SHA384)
+    for field in (layout.CURRENT_TCB, layout.REPORTED_TCB, layout.COMMITTED_TCB, layout.LAUNCH_TCB):
         put(field, spec.reported_tcb)
-    put(L.SIGNER_INFO, (1 if spec.vlek else 0) << 2)
-    put(L.REPORT_DATA, spec.report_data)
-    put(L.MEASUREMENT, b"\x5a" * 48)
-    put(L.CHIP_ID, spec.chip_id)
-    put(L.CURRENT_MAJOR, 1)
-    put(L.CURRENT_MINOR, 55)
+    put(layout.SIGNER_INFO, (1 if spec.vlek else 0) << 2)
+    put(layout.REPORT_DATA, spec.report_data)
+    put(layout.MEASUREMENT, b"\x5a" * 48)
+    put(layout.CHIP_ID, spec.chip_id)
+    put(layout.CURRENT_MAJOR, 1)
+    put(layout.CURRENT_MINOR, 55)
     if spec.version >= 3:
-        put(L.CPUID_FAM_ID, spec.cpuid[0])
-        put(L.CPUID_MOD_ID, spec.cpuid[1])
-        put(L.CPUID_STEP, spec.cpuid[2])
+        put(layout.CPUID_FAM_ID, spec.cpuid[0])
+        put(layout.CPUID_MOD_ID, spec.cpuid[1])
+        put(layout.CPUID_STEP, spec.cpuid[2])
     if spec.version >= 5:
-        put(L.LAUNCH_MIT_VECTOR, spec.mit_vectors[0])
-        put(L.CURRENT_MIT_VECTOR, spec.mit_vectors[1])
-    r, s = decode_dss_signature(key.sign(bytes(raw[: L.SIGNED_SIZE]), ec.ECDSA(hashes.SHA384())))
-    put(L.SIGNATURE_R, r)
-    put(L.SIGNATURE_S, s)
+        put(layout.LAUNCH_MIT_VECTOR, spec.mit_vectors[0])
+        put(layout.CURRENT_MIT_VECTOR, spec.mit_vectors[1])
+    r, s = decode_dss_signature(key.sign(bytes(raw[: layout.SIGNED_SIZE]), ec.ECDSA(hashes.SHA384())))
+    put(layout.SIGNATURE_R, r)
+    put(layout.SIGNATURE_S, s)
     return bytes(raw)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from attestation.binary_layout import Field
 from attestation.errors import (
     AttestationError,
     CertificateChainError,
@@ -20,8 +21,7 @@ from attestation.errors import (
     TcbMismatchError,
     UnsupportedEvidenceError,
 )
-from attestation.snp import SnpCollateral, verify_snp_report
-from attestation.snp import layout as L
+from attestation.snp import SnpCollateral, layout, verify_snp_report
 from attestation.snp.errors import SnpProductMismatchError, SnpRootNotPinnedError, SnpSigningKeyMismatchError
 from tests.attestation.snp_synthetic import (
     CHIP_ID,
@@ -53,7 +53,7 @@ def _flip(data: bytes, offset: int, mask: int = 0x01) -> bytes:
     return bytes(mutated)
 
 
-def _set(data: bytes, field: L.Field, value: int) -> bytes:
+def _set(data: bytes, field: Field, value: int) -> bytes:
     mutated = bytearray(data)
     mutated[field.offset : field.end] = value.to_bytes(field.size, "little")
     return bytes(mutated)
@@ -77,49 +77,49 @@ REAL_MUTATIONS = [
     RealMutation("an empty report", lambda r: b"", EvidenceMalformedError, "attestation.evidence_malformed"),
     RealMutation(
         "report version 4",
-        lambda r: _set(r, L.VERSION, 4),
+        lambda r: _set(r, layout.VERSION, 4),
         UnsupportedEvidenceError,
         "attestation.unsupported",
     ),
     RealMutation(
         "report version 1",
-        lambda r: _set(r, L.VERSION, 1),
+        lambda r: _set(r, layout.VERSION, 1),
         UnsupportedEvidenceError,
         "attestation.unsupported",
     ),
     RealMutation(
         "another signature algorithm",
-        lambda r: _set(r, L.SIGNATURE_ALGO, 2),
+        lambda r: _set(r, layout.SIGNATURE_ALGO, 2),
         UnsupportedEvidenceError,
         "attestation.unsupported",
     ),
     RealMutation(
         "a bit flipped in the signature's R",
-        lambda r: _flip(r, L.SIGNATURE_R.offset + 3),
+        lambda r: _flip(r, layout.SIGNATURE_R.offset + 3),
         SignatureInvalidError,
         "attestation.signature_invalid",
     ),
     RealMutation(
         "a bit flipped in the measurement",
-        lambda r: _flip(r, L.MEASUREMENT.offset),
+        lambda r: _flip(r, layout.MEASUREMENT.offset),
         SignatureInvalidError,
         "attestation.signature_invalid",
     ),
     RealMutation(
         "the debug bit set after signing",
-        lambda r: _flip(r, L.POLICY.offset + 2, 0x08),
+        lambda r: _flip(r, layout.POLICY.offset + 2, 0x08),
         SignatureInvalidError,
         "attestation.signature_invalid",
     ),
     RealMutation(
         "nonzero bytes after R and S",
-        lambda r: _flip(r, L.SIGNATURE_RESERVED.offset + 10),
+        lambda r: _flip(r, layout.SIGNATURE_RESERVED.offset + 10),
         EvidenceMalformedError,
         "attestation.evidence_malformed",
     ),
     RealMutation(
         "an undefined SIGNING_KEY",
-        lambda r: _set(r, L.SIGNER_INFO, 7 << 2),
+        lambda r: _set(r, layout.SIGNER_INFO, 7 << 2),
         EvidenceMalformedError,
         "attestation.evidence_malformed",
     ),

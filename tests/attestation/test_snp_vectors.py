@@ -5,9 +5,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 
 from attestation.errors import CertificateChainError, CertificateExpiredError
 from attestation.result import BindingStatus, RevocationStatus, TcbStatus
+from attestation.roots import pinned_root_name
 from attestation.snp import SnpCollateral, verify_snp_report
 from attestation.snp.certificates import load_amd_certificate, read_key_extensions
 from tests.conftest import vector_dir
@@ -53,7 +56,8 @@ def test_milan_v2_trustee_verifies_with_every_stated_field() -> None:
     assert snp.family_id == "01" + "00" * 15
     assert snp.image_id == "02" + "00" * 15
     assert snp.measurement.startswith("a1f3930413247bb38cfc171579ea3c12")
-    assert snp.chip_id.startswith("c38427a30d4c7af9") and claims.hardware_id == snp.chip_id
+    assert snp.chip_id.startswith("c38427a30d4c7af9")
+    assert claims.hardware_id == snp.chip_id
     assert snp.cpuid is None
 
 
@@ -123,7 +127,8 @@ def test_vlek_must_chain_to_the_asvk_not_the_ask() -> None:
 def test_tampered_vceks_parse_but_do_not_chain(name: str) -> None:
     tampered = (_snp() / "milan-vcek-tampered-trustee" / name).read_bytes()
     extensions = read_key_extensions(load_amd_certificate(tampered))
-    assert extensions.hw_id is not None and len(extensions.hw_id) == 64
+    assert extensions.hw_id is not None
+    assert len(extensions.hw_id) == 64
     folder = _snp() / "milan-v2-trustee"
     with pytest.raises(CertificateChainError) as caught:
         verify_snp_report(
@@ -159,11 +164,10 @@ def test_turin_vcek_extensions_use_the_turin_layout() -> None:
 
 @pytest.mark.parametrize("product", ["milan", "genoa", "turin"])
 def test_every_roots_bundle_has_a_pinned_ark(product: str) -> None:
-    from attestation.roots import pinned_root_name
-
     collateral = _collateral(product)
     assert pinned_root_name(collateral.ark) is not None
-    assert collateral.ask is not None and collateral.asvk is not None
+    assert collateral.ask is not None
+    assert collateral.asvk is not None
 
 
 def test_serial_zero_vcek_verifies_without_leaking_the_deprecation_warning() -> None:
@@ -184,9 +188,6 @@ def test_serial_zero_vcek_verifies_without_leaking_the_deprecation_warning() -> 
 
 def test_recent_cryptography_does_warn_about_serial_zero_on_its_own() -> None:
     # The reason load_amd_certificate filters: without it, cryptography (>= 42) warns on this VCEK.
-    from cryptography import x509
-    from cryptography.utils import CryptographyDeprecationWarning
-
     data = (_snp() / "milan-v2-trustee" / "vcek.der").read_bytes()
     with pytest.warns(CryptographyDeprecationWarning, match="serial number"):
         x509.load_der_x509_certificate(data).serial_number  # noqa: B018
