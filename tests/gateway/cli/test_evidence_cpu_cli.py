@@ -93,7 +93,14 @@ SNP_CASES = [
 @pytest.mark.parametrize("case", SNP_CASES, ids=[case.id for case in SNP_CASES])
 def test_snp_cli_verdicts(case: CliCase) -> None:
     vector_dir("snp")
-    args = ["evidence", "verify", "snp", "--chain", SNP / "roots/milan_ask_ark_asvk.pem", "--json"]
+    args: list[str | Path] = [
+        "evidence",
+        "verify",
+        "snp",
+        "--chain",
+        SNP / "roots/milan_ask_ark_asvk.pem",
+        "--json",
+    ]
     if "--at" not in case.args:
         args += ["--at", "2026-11-26T00:00:00Z"]
     result = ccgate(*args, *case.args)
