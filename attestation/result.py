@@ -99,6 +99,9 @@ class SnpClaims:
     current_firmware: str
     committed_firmware: str
     cpuid: str | None = None
+    mask_chip_key: bool = False
+    launch_mit_vector: int | None = None
+    current_mit_vector: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

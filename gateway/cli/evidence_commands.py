@@ -60,3 +60,10 @@ def emit_verdict(
         else:
             stderr.print(f"ccgate: {error_code}: {error_message}", markup=False)
     raise typer.Exit(0 if verified else 1)
+
+
+# Registered last: the subcommand modules import emit_verdict / parse_at from this module.
+from gateway.cli import evidence_snp, evidence_tdx  # noqa: E402
+
+verify_app.command("snp")(evidence_snp.verify_snp)
+verify_app.command("tdx")(evidence_tdx.verify_tdx)
