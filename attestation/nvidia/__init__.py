@@ -1,0 +1,1 @@
+"""The NVIDIA GPU Verifier (Hopper, Blackwell): SPDM Evidence + RIMs + OCSP → GPU claims."""
