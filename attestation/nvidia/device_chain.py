@@ -148,7 +148,9 @@ def verify_device_chain(
         expired_error=DeviceCertificateExpiredError,
         require_ca=True,
     )
-    return DeviceIdentity(below_root[0], below_root, parsed.hwmodel, parsed.ueid, parsed.cert_fwid, expiration)
+    return DeviceIdentity(
+        below_root[0], below_root, parsed.hwmodel, parsed.ueid, parsed.cert_fwid, expiration
+    )
 
 
 def check_fwid(report_fwid: bytes | None, identity: DeviceIdentity) -> bool | None:

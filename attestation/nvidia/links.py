@@ -11,7 +11,7 @@ from datetime import datetime
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from attestation.errors import CertificateChainError, CertificateExpiredError
+from attestation.errors import AttestationError, CertificateChainError, CertificateExpiredError
 from attestation.nvidia.memo import BoundedMemo
 from attestation.pki import check_valid_at, verify_issued_by
 
@@ -35,8 +35,8 @@ def verify_links(
     what: str,
     memo: BoundedMemo[tuple[bytes, bytes], bool],
     *,
-    chain_error: type[CertificateChainError],
-    expired_error: type[CertificateExpiredError],
+    chain_error: type[AttestationError],
+    expired_error: type[AttestationError],
     require_ca: bool,
 ) -> datetime:
     """Verify ``links`` (leaf first, the pinned root last) at ``now``; return the earliest notAfter.
@@ -45,9 +45,8 @@ def verify_links(
     vouch for another certificate.
 
     Raises:
-        CertificateExpiredError: (``expired_error``) a certificate is not valid at ``now``.
-        CertificateChainError: (``chain_error``) a link's names or signature do not verify, or an
-            issuer is not a CA.
+        AttestationError: ``expired_error`` when a certificate is not valid at ``now``;
+            ``chain_error`` when a link's names or signature do not verify, or an issuer is not a CA.
     """
     for position, certificate in enumerate(links):
         try:
@@ -59,7 +58,9 @@ def verify_links(
         if memo.get(key):
             continue
         if require_ca and not _is_ca(issuer):
-            raise chain_error(f"{what} certificate {position + 1} is not a CA but issues certificate {position}")
+            raise chain_error(
+                f"{what} certificate {position + 1} is not a CA but issues certificate {position}"
+            )
         try:
             verify_issued_by(child, issuer, f"{what} certificate {position}")
         except CertificateChainError as exc:

@@ -247,7 +247,9 @@ def parse_opaque_data(data: bytes) -> GpuOpaqueData:
         version=version,
         minor_version=minor,
         fields=tuple(entries),
-        driver_version=_c_string(_required(values, OpaqueFieldId.DRIVER_VERSION), OpaqueFieldId.DRIVER_VERSION),
+        driver_version=_c_string(
+            _required(values, OpaqueFieldId.DRIVER_VERSION), OpaqueFieldId.DRIVER_VERSION
+        ),
         vbios_version=format_vbios_version(_required(values, OpaqueFieldId.VBIOS_VERSION)),
         project=_c_string(_required(values, OpaqueFieldId.PROJECT), OpaqueFieldId.PROJECT),
         project_sku=_c_string(_required(values, OpaqueFieldId.PROJECT_SKU), OpaqueFieldId.PROJECT_SKU),

@@ -18,7 +18,9 @@ from lxml import etree
 from attestation.nvidia.errors import RimMalformedError
 
 SWID_NS = "http://standards.iso.org/iso/19770/-2/2015/schema.xsd"
-TCG_RIM_NS = "https://trustedcomputinggroup.org/resource/tcg-reference-integrity-manifest-rim-information-model/"
+TCG_RIM_NS = (
+    "https://trustedcomputinggroup.org/resource/tcg-reference-integrity-manifest-rim-information-model/"
+)
 SHA384_NS = "http://www.w3.org/2001/04/xmlenc#sha384"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 MAX_RIM_SIZE = 1 << 20
@@ -62,12 +64,13 @@ def parse_rim_xml(document: bytes) -> "etree._Element":
         root = etree.fromstring(document, parser)
     except etree.XMLSyntaxError as exc:
         raise RimMalformedError(f"the RIM is not well-formed XML: {exc}") from exc
-    if root.getroottree().docinfo.doctype:
+    # lxml-stubs do not declare DocInfo.doctype; it is "" when the document has no DOCTYPE.
+    if getattr(root.getroottree().docinfo, "doctype", ""):
         raise RimMalformedError("the RIM declares a DOCTYPE, which ccgate refuses")
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
-        if any(name.startswith(f"{{{XML_NS}}}") for name in element.attrib):
+        if any(str(name).startswith(f"{{{XML_NS}}}") for name in element.attrib):
             raise RimMalformedError("the RIM carries xml:* attributes, which ccgate refuses")
     if root.tag != f"{{{SWID_NS}}}SoftwareIdentity":
         raise RimMalformedError(f"the RIM's root is {root.tag}, not a SWID SoftwareIdentity")

@@ -88,7 +88,7 @@ def _signature_element(root: "etree._Element") -> "etree._Element":
 def _check_reference(root: "etree._Element", signed_info: "etree._Element") -> None:
     reference = _ds(signed_info, "Reference")
     if reference.get("URI") != "":
-        raise RimSignatureError("the RIM signature must reference the whole document (URI=\"\")")
+        raise RimSignatureError('the RIM signature must reference the whole document (URI="")')
     transforms = _ds(reference, "Transforms").findall(f"{{{DS_NS}}}Transform")
     if len(transforms) != 2:
         raise RimSignatureError("the RIM signature must use exactly the enveloped and C14N transforms")
@@ -113,7 +113,9 @@ def _check_reference(root: "etree._Element", signed_info: "etree._Element") -> N
     unsigned_root.remove(signature)
     actual = hashlib.sha384(etree.tostring(unsigned, method="c14n", exclusive=False, with_comments=False))
     if not hmac.compare_digest(actual.digest(), expected):
-        raise RimDigestError("the RIM's content does not match its signed digest: it was edited after signing")
+        raise RimDigestError(
+            "the RIM's content does not match its signed digest: it was edited after signing"
+        )
 
 
 def _embedded_certificates(signature: "etree._Element") -> tuple[x509.Certificate, ...]:
@@ -140,7 +142,9 @@ def _check_signature_value(signature: "etree._Element", signer: x509.Certificate
     except binascii.Error as exc:
         raise RimSignatureError("the RIM's SignatureValue is not base64") from exc
     if len(raw) != SIGNATURE_VALUE_SIZE:
-        raise RimSignatureError(f"the RIM's SignatureValue is {len(raw)} bytes, expected {SIGNATURE_VALUE_SIZE}")
+        raise RimSignatureError(
+            f"the RIM's SignatureValue is {len(raw)} bytes, expected {SIGNATURE_VALUE_SIZE}"
+        )
     try:
         key = p384_public_key(signer, "RIM signer")
     except DeviceChainError as exc:

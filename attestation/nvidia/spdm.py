@@ -4,8 +4,9 @@ The Evidence is the 37-byte request followed by the signed response (DMTF DSP027
 
     request:  SPDMVersion 0x11 | 0xE0 | Param1 (0x01: signature requested) | Param2 (0xFF: all)
               | Nonce (32) | SlotIDParam
-    response: SPDMVersion 0x11 | 0x60 | Param1 | Param2 (slot) | NumberOfBlocks | MeasurementRecordLength (u24)
-              | MeasurementRecord | Nonce (32) | OpaqueLength (u16) | OpaqueData | Signature (96, raw r‖s)
+    response: SPDMVersion 0x11 | 0x60 | Param1 | Param2 (slot) | NumberOfBlocks
+              | MeasurementRecordLength (u24) | MeasurementRecord | Nonce (32) | OpaqueLength (u16)
+              | OpaqueData | Signature (96, raw r‖s)
 
 Every layout is declared once below as named fields; the parser reads through a bounded reader, so
 a length past the end is a typed error, never a short slice. Trailing bytes after the signature
@@ -169,13 +170,16 @@ def parse_measurement_report(report: bytes) -> SpdmMeasurementReport:
     """
     reader = ByteReader(report)
     nonce, slot_id = _parse_request(reader)
-    _expect(reader.uint(VERSION.size, "response " + VERSION.name), SPDM_VERSION_1_1, VERSION, SpdmVersionError)
+    _expect(
+        reader.uint(VERSION.size, "response " + VERSION.name), SPDM_VERSION_1_1, VERSION, SpdmVersionError
+    )
     _expect(reader.uint(CODE.size, "response " + CODE.name), MEASUREMENTS, CODE, SpdmCodeError)
     param1 = reader.uint(PARAM1.size, "response " + PARAM1.name)
     param2 = reader.uint(PARAM2.size, "response " + PARAM2.name)
     if param1 != 0 or param2 != slot_id:
         raise SpdmRequestError(
-            f"response Param1 0x{param1:02x} / Param2 0x{param2:02x} do not answer a request for slot {slot_id}"
+            f"response Param1 0x{param1:02x} / Param2 0x{param2:02x} "
+            f"do not answer a request for slot {slot_id}"
         )
     number_of_blocks = reader.uint(NUMBER_OF_BLOCKS.size, NUMBER_OF_BLOCKS.name)
     record_length = reader.uint(MEASUREMENT_RECORD_LENGTH.size, MEASUREMENT_RECORD_LENGTH.name)

@@ -12,22 +12,30 @@ Declared once, as an ASN.1 schema (TCG "DICE Attestation Architecture" §6.1.1):
     FWID ::= SEQUENCE { hashAlg OBJECT IDENTIFIER, digest OCTET STRING }
 """
 
+from typing import TypeVar
+
 from pyasn1.codec.der import decoder
 from pyasn1.error import PyAsn1Error
 from pyasn1.type import char, namedtype, tag, univ
 
 from attestation.errors import EvidenceMalformedError
 
+T = TypeVar("T")
 
-def _context(number: int, constructed: bool = False) -> tag.Tag:
+
+def _implicit(asn1_type: T, number: int, *, constructed: bool = False) -> T:
+    """``asn1_type`` re-tagged with the IMPLICIT context tag ``[number]``."""
     form = tag.tagFormatConstructed if constructed else tag.tagFormatSimple
-    return tag.Tag(tag.tagClassContext, form, number)
+    context_tag = tag.Tag(tag.tagClassContext, form, number)
+    tagged: T = asn1_type.subtype(implicitTag=context_tag)  # type: ignore[attr-defined]  # pyasn1 types all have subtype(); T cannot say so.
+    return tagged
 
 
 class Fwid(univ.Sequence):
     """One firmware id: a hash algorithm and a digest."""
 
-    componentType = namedtype.NamedTypes(
+    # pyasn1 reads the schema from this exact attribute name.
+    componentType = namedtype.NamedTypes(  # noqa: N815
         namedtype.NamedType("hashAlg", univ.ObjectIdentifier()),
         namedtype.NamedType("digest", univ.OctetString()),
     )
@@ -36,23 +44,25 @@ class Fwid(univ.Sequence):
 class FwidList(univ.SequenceOf):
     """The list of firmware ids of one DICE layer."""
 
-    componentType = Fwid()
+    # pyasn1 reads the schema from this exact attribute name.
+    componentType = Fwid()  # noqa: N815
 
 
 class DiceTcbInfo(univ.Sequence):
     """The DICE TcbInfo extension (OID 2.23.133.5.4.1, NVIDIA Blackwell uses 2.23.133.5.4.1.1)."""
 
-    componentType = namedtype.NamedTypes(
-        namedtype.OptionalNamedType("vendor", char.UTF8String().subtype(implicitTag=_context(0))),
-        namedtype.OptionalNamedType("model", char.UTF8String().subtype(implicitTag=_context(1))),
-        namedtype.OptionalNamedType("version", char.UTF8String().subtype(implicitTag=_context(2))),
-        namedtype.OptionalNamedType("svn", univ.Integer().subtype(implicitTag=_context(3))),
-        namedtype.OptionalNamedType("layer", univ.Integer().subtype(implicitTag=_context(4))),
-        namedtype.OptionalNamedType("index", univ.Integer().subtype(implicitTag=_context(5))),
-        namedtype.OptionalNamedType("fwids", FwidList().subtype(implicitTag=_context(6, constructed=True))),
-        namedtype.OptionalNamedType("flags", univ.BitString().subtype(implicitTag=_context(7))),
-        namedtype.OptionalNamedType("vendorInfo", univ.OctetString().subtype(implicitTag=_context(8))),
-        namedtype.OptionalNamedType("type", univ.OctetString().subtype(implicitTag=_context(9))),
+    # pyasn1 reads the schema from this exact attribute name.
+    componentType = namedtype.NamedTypes(  # noqa: N815
+        namedtype.OptionalNamedType("vendor", _implicit(char.UTF8String(), 0)),
+        namedtype.OptionalNamedType("model", _implicit(char.UTF8String(), 1)),
+        namedtype.OptionalNamedType("version", _implicit(char.UTF8String(), 2)),
+        namedtype.OptionalNamedType("svn", _implicit(univ.Integer(), 3)),
+        namedtype.OptionalNamedType("layer", _implicit(univ.Integer(), 4)),
+        namedtype.OptionalNamedType("index", _implicit(univ.Integer(), 5)),
+        namedtype.OptionalNamedType("fwids", _implicit(FwidList(), 6, constructed=True)),
+        namedtype.OptionalNamedType("flags", _implicit(univ.BitString(), 7)),
+        namedtype.OptionalNamedType("vendorInfo", _implicit(univ.OctetString(), 8)),
+        namedtype.OptionalNamedType("type", _implicit(univ.OctetString(), 9)),
     )
 
 
