@@ -60,3 +60,9 @@ def emit_verdict(
         else:
             stderr.print(f"ccgate: {error_code}: {error_message}", markup=False)
     raise typer.Exit(0 if verified else 1)
+
+
+# Imported last: the subcommand modules use emit_verdict and parse_at defined above.
+from gateway.cli import evidence_nvidia  # noqa: E402
+
+verify_app.command("nvidia")(evidence_nvidia.verify_nvidia)
