@@ -101,18 +101,16 @@ def parse_device_chain(chain_pem: bytes, arch: GpuArch) -> ParsedChain:
     Raises:
         EvidenceMalformedError: a certificate or the FWID extension does not parse.
         DeviceChainError: the chain is not exactly 5 certificates.
-        GpuArchMismatchError: the certificates name a chip of another architecture.
     """
     certificates = load_pem_chain(chain_pem)
     if len(certificates) != DEVICE_CHAIN_LENGTH:
         raise DeviceChainError(
             f"the device chain has {len(certificates)} certificates, expected {DEVICE_CHAIN_LENGTH}"
         )
-    hwmodel = _common_name(certificates[1])
-    if not hwmodel.startswith(ARCH_CHIP_PREFIXES[arch]):
-        raise GpuArchMismatchError(f"the device certificate names {hwmodel!r}, not a {arch} chip")
     leaf = certificates[0]
-    return ParsedChain(certificates, hwmodel, str(leaf.serial_number), certificate_fwid(leaf, arch))
+    return ParsedChain(
+        certificates, _common_name(certificates[1]), str(leaf.serial_number), certificate_fwid(leaf, arch)
+    )
 
 
 def verify_device_chain(
@@ -148,6 +146,9 @@ def verify_device_chain(
         expired_error=DeviceCertificateExpiredError,
         require_ca=True,
     )
+    # Checked once the chain verified, so that a reordered chain is reported as a broken chain.
+    if not parsed.hwmodel.startswith(ARCH_CHIP_PREFIXES[arch]):
+        raise GpuArchMismatchError(f"the device certificate names {parsed.hwmodel!r}, not a {arch} chip")
     return DeviceIdentity(
         below_root[0], below_root, parsed.hwmodel, parsed.ueid, parsed.cert_fwid, expiration
     )
