@@ -41,6 +41,9 @@ def verify_links(
 ) -> datetime:
     """Verify ``links`` (leaf first, the pinned root last) at ``now``; return the earliest notAfter.
 
+    Links are checked before validity periods, so that a chain to another root is reported as
+    broken (final) even when it has also expired (which alone would be retryable).
+
     With ``require_ca`` every issuer must carry BasicConstraints CA:TRUE, so that a leaf key cannot
     vouch for another certificate.
 
@@ -48,11 +51,6 @@ def verify_links(
         AttestationError: ``expired_error`` when a certificate is not valid at ``now``;
             ``chain_error`` when a link's names or signature do not verify, or an issuer is not a CA.
     """
-    for position, certificate in enumerate(links):
-        try:
-            check_valid_at(certificate, now, f"{what} certificate {position}")
-        except CertificateExpiredError as exc:
-            raise expired_error(str(exc)) from exc
     for position, (child, issuer) in enumerate(itertools.pairwise(links)):
         key = (fingerprint(child), fingerprint(issuer))
         if memo.get(key):
@@ -66,4 +64,9 @@ def verify_links(
         except CertificateChainError as exc:
             raise chain_error(str(exc)) from exc
         memo.put(key, True)
+    for position, certificate in enumerate(links):
+        try:
+            check_valid_at(certificate, now, f"{what} certificate {position}")
+        except CertificateExpiredError as exc:
+            raise expired_error(str(exc)) from exc
     return min(certificate.not_valid_after_utc for certificate in links)

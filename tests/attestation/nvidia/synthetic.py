@@ -141,11 +141,12 @@ class RimPki:
     """Root → CA → L3 → L4 signer, like NVIDIA's RIM signing chain."""
 
     l4_not_after: datetime = FOREVER
+    shared_root: Issued | None = None
     root: Issued = field(init=False)
     chain: list[Issued] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.root = issue("Test CoRIM signing Root CA")
+        self.root = self.shared_root or issue("Test CoRIM signing Root CA")
         ca = issue("Test Reference Value CA", self.root)
         l3 = issue("Test Reference Value L3", ca)
         l4 = issue("Test RIM L4 Signer", l3, ca=False, not_after=self.l4_not_after)

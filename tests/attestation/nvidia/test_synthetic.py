@@ -243,16 +243,15 @@ def test_a_rim_chained_to_another_root_is_refused(gpu: s.SyntheticGpu) -> None:
 
 
 def test_a_rim_whose_signer_expired_is_stale_collateral(gpu: s.SyntheticGpu) -> None:
-    old = s.RimPki(l4_not_after=s.VERIFY_AT - timedelta(days=1))
-    old.root = gpu.rim_pki.root
-    refreshed = s.RimPki()
-    refreshed.chain = [
-        s.issue(
-            "Old L4", s.issue("Old L3", s.issue("Old CA", gpu.rim_pki.root)), ca=False, not_after=s.later(-1)
-        ),
-        *[s.issue("unused")] * 3,
-    ]
-    document = s.sign_rim(s.rim_xml("96.00.9F.00.01", {0: (gpu.parts.digests[0],)}), refreshed)
+    expired = s.RimPki(l4_not_after=s.later(-1), shared_root=gpu.rim_pki.root)
+    document = s.sign_rim(s.rim_xml("96.00.9F.00.01", {0: (gpu.parts.digests[0],)}), expired)
     with pytest.raises(RimExpiredError) as caught:
         _verify(gpu, collateral=_one_rim(gpu, document))
     assert caught.value.retryable
+
+
+def test_a_rim_chained_to_another_root_is_refused_even_when_also_expired(gpu: s.SyntheticGpu) -> None:
+    stranger = s.RimPki(l4_not_after=s.later(-1))
+    document = s.sign_rim(s.rim_xml("96.00.9F.00.01", {0: (gpu.parts.digests[0],)}), stranger)
+    with pytest.raises(RimChainError):
+        _verify(gpu, collateral=_one_rim(gpu, document))
