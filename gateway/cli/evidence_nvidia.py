@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography.x509.oid import NameOID
 
 from attestation.claims import to_claims
 from attestation.errors import AttestationError
@@ -33,7 +34,6 @@ from attestation.nvidia import (
     require_measurements_match,
     verify_gpu_evidence,
 )
-from attestation.nvidia.device_chain import ARCH_CHIP_PREFIXES
 from attestation.nvidia.rim import peek_colloquial_version
 from attestation.pki import load_pem_chain
 from gateway.cli.evidence_commands import emit_verdict, parse_at
@@ -41,6 +41,8 @@ from gateway.cli.evidence_commands import emit_verdict, parse_at
 RIM_SUFFIXES = (".xml", ".swidtag")
 VBIOS_VERSION = re.compile(r"^[0-9A-Fa-f]{2}(\.[0-9A-Fa-f]{2}){4}$")
 HEX_TEXT = re.compile(rb"^[0-9A-Fa-f\s]+$")
+CHIP_NAME = re.compile(r"\b(GH|GB)\d{3}\b")
+CHIP_FAMILIES = {"GH": GpuArch.HOPPER, "GB": GpuArch.BLACKWELL}
 
 ExistingFile = Annotated[Path, typer.Option(exists=True, dir_okay=False, readable=True)]
 
@@ -71,21 +73,20 @@ def parse_nonce(value: str) -> bytes:
 
 
 def detect_arch(chain_pem: bytes) -> GpuArch:
-    """The architecture the device certificates name (``GH…`` Hopper, ``GB…`` Blackwell).
+    """The architecture the device certificates name (a ``GHnnn`` chip is Hopper, ``GBnnn`` Blackwell).
 
     Raises:
-        typer.BadParameter: the chain names no known chip; pass ``--arch``.
+        typer.BadParameter: no certificate names a known chip; pass ``--arch``.
     """
     try:
         certificates = load_pem_chain(chain_pem)
     except AttestationError as exc:
         raise typer.BadParameter(str(exc), param_hint="--cert-chain") from exc
-    for certificate in certificates[1:2] or certificates[:1]:
-        name = certificate.subject.rfc4514_string()
-        common_name = next((part[3:] for part in name.split(",") if part.startswith("CN=")), "")
-        for arch, prefixes in ARCH_CHIP_PREFIXES.items():
-            if common_name.startswith(prefixes):
-                return arch
+    for certificate in certificates:
+        for attribute in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME):
+            chip = CHIP_NAME.search(str(attribute.value))
+            if chip is not None:
+                return CHIP_FAMILIES[chip.group(1)]
     raise typer.BadParameter("the certificates name no known GPU chip; pass --arch", param_hint="--arch")
 
 
