@@ -3,7 +3,7 @@
 import contextlib
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attestation.errors import AttestationError
@@ -155,7 +155,7 @@ def test_arbitrary_bytes_behind_a_valid_request_header_raise_only_typed_errors(t
 
 
 @pytest.mark.vectors
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_mutated_real_reports_raise_only_typed_errors_or_parse(data: st.DataObject) -> None:
     report = bytearray(v.report_bytes(v.HOPPER_550))

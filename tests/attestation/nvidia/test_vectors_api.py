@@ -5,15 +5,17 @@ from datetime import datetime
 import pytest
 
 from attestation.errors import CollateralError, EvidenceError, NonceMismatchError
-from attestation.nvidia import expected_rim_ids, verify_gpu_evidence
+from attestation.nvidia import expected_rim_ids, nvidia_trust_anchors, verify_gpu_evidence
 from attestation.nvidia.collateral import NvidiaCollateral
 from attestation.nvidia.errors import (
     DeviceChainError,
+    ReportSignatureError,
     RimChainError,
     RimDigestError,
     RimExpiredError,
     RimMissingError,
     RimSignatureError,
+    RootNotPinnedError,
 )
 from attestation.result import GpuClaims, RevocationStatus
 from tests.attestation.nvidia import vectors as v
@@ -242,3 +244,33 @@ def test_the_550_144_03_driver_rim_is_the_one_fully_valid_rim_at_now() -> None:
     assert caught.value.claims["x-nvidia-gpu-driver-rim-signature-verified"] is True
     assert caught.value.claims["x-nvidia-gpu-driver-rim-version-match"] is False
     assert caught.value.claims["x-nvidia-gpu-vbios-rim-fetched"] is False
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        pytest.param(4 + 7, id="a bit of the nonce"),
+        pytest.param(37 + 8 + 4 + 3 + 20, id="a bit of measurement block 1"),
+        pytest.param(-200, id="a bit of the opaque data"),
+        pytest.param(-1, id="a bit of the signature"),
+    ],
+)
+def test_a_flipped_bit_in_the_real_report_breaks_its_signature(position: int) -> None:
+    report = bytearray(v.report_bytes(v.HOPPER_545))
+    report[position] ^= 0x01
+    with pytest.raises(ReportSignatureError) as caught:
+        verify_gpu_evidence(
+            v.evidence(v.HOPPER_545, report=bytes(report)),
+            expected_nonce=v.FULL_PASS_NONCE,
+            collateral=v.full_pass_collateral(),
+            now=v.PINNED_TIME,
+        )
+    assert caught.value.claims["x-nvidia-gpu-attestation-report-parsed"] is True
+    assert "x-nvidia-gpu-attestation-report-signature-verified" not in caught.value.claims
+
+
+def test_the_pinned_roots_are_refused_in_each_others_role() -> None:
+    device, rim = v.read("roots/verifier_device_root.pem"), v.read("roots/verifier_RIM_root.pem")
+    assert v.pinned_anchors().simulated is False
+    with pytest.raises(RootNotPinnedError):
+        nvidia_trust_anchors(rim, device)
