@@ -16,6 +16,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -178,7 +179,9 @@ def nvidia_row(vectors: Path, iterations: int, python: str) -> Row:
         "--at", VECTOR_TIME,
         "--iterations", str(iterations),
     ]  # fmt: skip
-    completed = subprocess.run(command, capture_output=True, check=False, timeout=600)
+    # NVIDIA's verifier writes verifier.log into its working directory: give it a scratch one.
+    with tempfile.TemporaryDirectory(prefix="ccgate-nvidia-reference-") as scratch:
+        completed = subprocess.run(command, capture_output=True, check=False, timeout=600, cwd=scratch)
     lines = completed.stdout.decode(errors="replace").strip().splitlines()
     try:
         result = json.loads(lines[-1])
