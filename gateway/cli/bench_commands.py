@@ -8,7 +8,8 @@ from rich.table import Table
 
 from enclave_runner.protocol.envelope import DEFAULT_SEGMENT_SIZE
 from gateway.bench.envelope import GIB, TARGETS, run_envelope_bench
-from gateway.cli.console import print_json, stdout
+from gateway.bench.verify import RATIOS, run_verify_bench
+from gateway.cli.console import fail, print_json, stdout
 
 app = typer.Typer(help="Measure ccgate against this machine's own limits.", no_args_is_help=True)
 
@@ -85,3 +86,84 @@ def envelope(
     stdout.print(f"peak RSS of the ccgate process: {rss:.1f} MiB (goal ≤ 64 MiB: {rss_verdict})")
     for note in report.notes:
         stdout.print(f"note: {note}")
+
+
+def _milliseconds(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1000:.2f}"
+
+
+@app.command("verify")
+def verify(
+    vectors: Annotated[
+        Path, typer.Option("--vectors", help="The test vector folder (holding nvidia/).")
+    ] = Path("../shared/testvectors"),
+    iterations: Annotated[int, typer.Option("--iterations", min=2, help="ccgate runs per row.")] = 200,
+    reference_iterations: Annotated[
+        int, typer.Option("--reference-iterations", min=1, help="nv-local-gpu-verifier runs.")
+    ] = 20,
+    reference_python: Annotated[
+        str | None,
+        typer.Option("--reference-python", help="Interpreter with the [nvidia] extra (default: this one)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Per-GPU Evidence verification time, cold and warm, next to NVIDIA's local verifier."""
+    try:
+        report = run_verify_bench(
+            vectors,
+            iterations=iterations,
+            reference_iterations=reference_iterations,
+            reference_python=reference_python,
+        )
+    except FileNotFoundError as exc:
+        fail("bench.vectors_missing", str(exc), exit_code=2)
+    if as_json:
+        print_json(
+            {
+                "rows": [
+                    {
+                        "name": row.name,
+                        "evidence": row.evidence,
+                        "verdict": row.verdict,
+                        "runs": len(row.seconds),
+                        "median_seconds": row.median,
+                        "p99_seconds": row.p99,
+                        "note": row.note,
+                    }
+                    for row in report.rows
+                ],
+                "ratios": [
+                    {
+                        "measured": r.measured,
+                        "reference": r.reference,
+                        "goal": r.goal,
+                        "ratio": report.ratio(r),
+                    }
+                    for r in RATIOS
+                ],
+                "notes": report.notes,
+            }
+        )
+        return
+    table = Table(title="Evidence verification per GPU (full-pass vector)")
+    for column in ("verifier", "verdict", "runs", "median ms", "p99 ms"):
+        table.add_column(column, justify="left" if column in {"verifier", "verdict"} else "right")
+    for row in report.rows:
+        table.add_row(
+            row.name, row.verdict, str(len(row.seconds)), _milliseconds(row.median), _milliseconds(row.p99)
+        )
+    stdout.print(table)
+    for row in report.rows:
+        if row.note:
+            stdout.print(f"{row.name}: {row.note}", markup=False)
+    for ratio in RATIOS:
+        value = report.ratio(ratio)
+        if value is None:
+            verdict = "not measured"
+        else:
+            verdict = f"{value:.1f}x"
+            if ratio.goal is not None:
+                verdict += f" (goal ≥ {ratio.goal:g}x: {'met' if value >= ratio.goal else 'MISSED'})"
+        stdout.print(f"speed-up of {ratio.measured} over {ratio.reference}: {verdict}", markup=False)
+    for note in report.notes:
+        stdout.print(f"note: {note}", markup=False)

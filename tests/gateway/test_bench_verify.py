@@ -1,0 +1,55 @@
+"""``ccgate bench verify``: rows for ccgate (cold, warm) and NVIDIA's verifier, in one report."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gateway.bench.verify import CCGATE_COLD, CCGATE_WARM, NVIDIA_LOCAL, RATIOS, run_verify_bench
+from tests.attestation.nvidia.vectors import nvidia_dir
+from tests.gateway.cli.cli_runner import ccgate
+
+pytestmark = pytest.mark.vectors
+
+
+def test_the_bench_times_ccgate_cold_and_warm_and_reports_the_reference_row() -> None:
+    vectors = nvidia_dir().parent
+    report = run_verify_bench(vectors, iterations=3, reference_iterations=1)
+    cold, warm, reference = (report.row(name) for name in (CCGATE_COLD, CCGATE_WARM, NVIDIA_LOCAL))
+    assert cold is not None
+    assert warm is not None
+    assert reference is not None
+    assert (cold.verdict, warm.verdict) == ("verified", "verified")
+    assert len(cold.seconds) == len(warm.seconds) == 3
+    if reference.seconds:
+        assert reference.verdict == "verified", "NVIDIA's verifier must agree on the full-pass vector"
+        assert report.ratio(RATIOS[0]) is not None
+    else:
+        assert reference.verdict == "not run"
+        assert "not importable" in reference.note
+        assert report.ratio(RATIOS[0]) is None
+
+
+def test_the_bench_refuses_a_folder_without_vectors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        run_verify_bench(tmp_path, iterations=2, reference_iterations=1)
+
+
+@pytest.mark.slow
+def test_the_cli_prints_the_rows_as_json() -> None:
+    result = ccgate(
+        "bench",
+        "verify",
+        "--vectors",
+        nvidia_dir().parent,
+        "--iterations",
+        "2",
+        "--reference-iterations",
+        "1",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert [row["name"] for row in document["rows"]] == [CCGATE_COLD, CCGATE_WARM, NVIDIA_LOCAL]
+    assert document["rows"][0]["verdict"] == "verified"
+    assert document["ratios"][0]["goal"] == 15.0
