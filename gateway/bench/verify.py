@@ -13,7 +13,6 @@ rows by name. DESIGN §10's goal: warm GPU verification ≥ 15× faster than nv-
 
 import importlib.util
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from attestation.nvidia import (
     require_measurements_match,
     verify_gpu_evidence,
 )
+from gateway.bench.rows import Row
+from gateway.bench.verify_cpu import SNP_VECTOR, snp_rows
 
 # The full-pass offline vector of ../shared/testvectors/nvidia/PROVENANCE.md.
 VECTOR = "hopper-545-fullpass-gonvtrust"
@@ -42,29 +43,6 @@ VBIOS_RIM = "rims-nvtrust/1010_0200_882_96005E0001_test_no_gpu.swidtag"
 CCGATE_COLD = "ccgate, cold caches"
 CCGATE_WARM = "ccgate, warm caches"
 NVIDIA_LOCAL = "nv-local-gpu-verifier"
-
-
-@dataclass(frozen=True)
-class Row:
-    """One verifier's timings on one piece of Evidence (``seconds`` empty when it did not run)."""
-
-    name: str
-    evidence: str
-    seconds: tuple[float, ...]
-    verdict: str
-    note: str = ""
-
-    @property
-    def median(self) -> float | None:
-        """Median seconds per verification."""
-        return statistics.median(self.seconds) if self.seconds else None
-
-    @property
-    def p99(self) -> float | None:
-        """99th percentile seconds per verification (the maximum below 100 runs)."""
-        if len(self.seconds) < 2:
-            return self.median
-        return statistics.quantiles(self.seconds, n=100, method="inclusive")[98]
 
 
 @dataclass(frozen=True)
@@ -203,6 +181,12 @@ def run_verify_bench(
         raise FileNotFoundError(f"the NVIDIA vectors are not under {vectors}")
     report = VerifyBenchReport(rows=ccgate_rows(vectors, iterations))
     report.rows.append(nvidia_row(vectors, reference_iterations, reference_python or sys.executable))
+    snp = vectors / "snp" / SNP_VECTOR
+    if snp.is_dir():
+        # The milan-v2-trustee chain is time-valid from 2023-01-24 to 2030-01-24; pin inside it.
+        pinned = datetime(2026, 11, 26, tzinfo=UTC)
+        chain = vectors / "snp" / "roots" / "milan_ask_ark_asvk.pem"
+        report.rows.extend(snp_rows(snp, chain, now=pinned, iterations=iterations))
     report.notes.append(
         f"{VECTOR} as of {VECTOR_TIME}; no OCSP responses (ccgate: not-checked; NVIDIA: bypassed)"
     )

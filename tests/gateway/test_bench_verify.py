@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from gateway.bench.verify import CCGATE_COLD, CCGATE_WARM, NVIDIA_LOCAL, RATIOS, run_verify_bench
+from gateway.bench.verify_cpu import SNP_COLD, SNP_WARM
 from tests.attestation.nvidia.vectors import nvidia_dir
 from tests.gateway.cli.cli_runner import ccgate
 
@@ -50,6 +51,10 @@ def test_the_cli_prints_the_rows_as_json() -> None:
     )
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert [row["name"] for row in document["rows"]] == [CCGATE_COLD, CCGATE_WARM, NVIDIA_LOCAL]
+    names = [row["name"] for row in document["rows"]]
+    assert names[:3] == [CCGATE_COLD, CCGATE_WARM, NVIDIA_LOCAL]
+    if (nvidia_dir().parent / "snp").is_dir():
+        assert names[3:] == [SNP_COLD, SNP_WARM]
+        assert document["rows"][4]["verdict"] == "verified"
     assert document["rows"][0]["verdict"] == "verified"
     assert document["ratios"][0]["goal"] == 15.0
