@@ -70,9 +70,13 @@ REQUIRED_CLAIMS: Final = (
     "ccgate.manifest_digest",
     "ccgate.evidence_digest",
 )
+# EAT (RFC 9711) nonces are 8 to 64 bytes; ccgate's session nonces are 32.
+NONCE_SIZES: Final = range(8, 65)
 _KEY_SIZE: Final = 32
 _REPORT_DATA_SIZE: Final = 64
 _DIGEST_SIZE: Final = 32
+_EXACTLY_REPORT_DATA: Final = range(_REPORT_DATA_SIZE, _REPORT_DATA_SIZE + 1)
+_EXACTLY_DIGEST: Final = range(_DIGEST_SIZE, _DIGEST_SIZE + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +163,8 @@ def sign_attestation_token(
 
     Raises:
         ValueError: ``now`` is naive, the lifetime is not positive, the issuer is empty, or
-            ``report_data`` (64 bytes) or ``manifest_digest`` (32 bytes) has the wrong size.
+            ``report_data`` (64 bytes), ``manifest_digest`` (32 bytes) or ``nonce`` (8-64 bytes) has
+            the wrong size.
     """
     if now.tzinfo is None:
         raise ValueError("now must be a timezone-aware datetime")
@@ -167,6 +172,8 @@ def sign_attestation_token(
         raise ValueError("a token needs an issuer and a positive lifetime")
     if len(report_data) != _REPORT_DATA_SIZE or len(manifest_digest) != _DIGEST_SIZE:
         raise ValueError("report data is 64 bytes and a manifest digest 32 bytes")
+    if len(nonce) not in NONCE_SIZES:
+        raise ValueError("an EAT nonce is 8 to 64 bytes")
     issued = int(now.timestamp())
     payload = {
         "iss": issuer,
@@ -296,13 +303,13 @@ def _object(value: object, name: str) -> Mapping[str, object]:
     return value
 
 
-def _hex(payload: Mapping[str, object], name: str, size: int | None) -> bytes:
+def _hex(payload: Mapping[str, object], name: str, sizes: range) -> bytes:
     try:
         value = bytes.fromhex(_text(payload, name))
     except ValueError as exc:
         raise TokenMalformedError(f"{name!r} must be hex") from exc
-    if size is not None and len(value) != size:
-        raise TokenMalformedError(f"{name!r} must be {size} bytes")
+    if len(value) not in sizes:
+        raise TokenMalformedError(f"{name!r} has the wrong size ({len(value)} bytes)")
     return value
 
 
@@ -344,15 +351,15 @@ def _parse(
         not_before=not_before,
         expires_at=expires_at,
         profile=EAR_PROFILE,
-        nonce=_hex(payload, "eat_nonce", None),
+        nonce=_hex(payload, "eat_nonce", NONCE_SIZES),
         verifier_id=_text(verifier, "build"),
         cpu=CpuAppraisal(_status(cpu, "cpu0"), read_claims(CpuClaims, cpu.get("ccgate.claims"), "cpu0")),
         gpus=tuple(
             GpuAppraisal(_status(gpu, name), read_claims(GpuClaims, gpu.get("ccgate.claims"), name))
             for name, gpu in zip(gpu_names, gpus, strict=True)
         ),
-        report_data=_hex(payload, "ccgate.report_data", _REPORT_DATA_SIZE),
+        report_data=_hex(payload, "ccgate.report_data", _EXACTLY_REPORT_DATA),
         bound_keys=BoundKeys(x25519=_base64_key(bound, "x25519"), ed25519=_base64_key(bound, "ed25519")),
-        manifest_digest=_hex(payload, "ccgate.manifest_digest", _DIGEST_SIZE),
+        manifest_digest=_hex(payload, "ccgate.manifest_digest", _EXACTLY_DIGEST),
         evidence_digest=_text(payload, "ccgate.evidence_digest"),
     )

@@ -47,7 +47,6 @@ XML_NS: Final = "http://www.w3.org/XML/1998/namespace"
 MANUFACTURER_ID: Final = "5703"
 MANUFACTURER_NAME: Final = "ccgate SIMULATED firmware (NOT NVIDIA)"
 _SIGNATURE_PLACEHOLDER: Final = "<!--signature-->"
-_PARSER: Final = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=False)
 
 
 def _attr(name: str, value: str) -> str:
@@ -128,7 +127,9 @@ def _signature(signed_info: str, signature_value: bytes, chain: Sequence[x509.Ce
 
 
 def _parse(text: str) -> etree._Element:
-    return etree.fromstring(text.encode("utf-8"), _PARSER)
+    # A parser per call: lxml parsers must not be shared between threads.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    return etree.fromstring(text.encode("utf-8"), parser)
 
 
 def sign_rim(

@@ -1,4 +1,4 @@
-"""The fence around the simulated TEE: its warning class and the explicit set of simulated roots.
+"""The fence around the SIMULATED TEE (NOT SECURITY): its warning class and the explicit simulated roots.
 
 A Verifier accepts simulated Evidence only when its caller hands it a ``SimulatedRoots``: there is no
 default, no environment switch and no way to reach these roots by accident. Building one warns (as

@@ -252,6 +252,7 @@ ILL_TYPED = [
     ("iat as a boolean", _edit(["iat"], True)),
     ("another profile", _edit(["eat_profile"], "tag:example.com,2023:other")),
     ("a nonce that is not hex", _edit(["eat_nonce"], "zz")),
+    ("a 4-byte nonce", _edit(["eat_nonce"], "00" * 4)),
     ("short report data", _edit(["ccgate.report_data"], "00" * 32)),
     ("a short manifest digest", _edit(["ccgate.manifest_digest"], "00")),
     ("a bound key that is not base64", _edit(["ccgate.keys", "x25519"], "***")),
@@ -290,8 +291,18 @@ def test_arbitrary_text_gives_only_token_errors(text: str) -> None:
         {"issuer": ""},
         {"report_data": bytes(32)},
         {"manifest_digest": bytes(64)},
+        {"nonce": bytes(7)},
+        {"nonce": bytes(65)},
     ],
-    ids=["a naive now", "no lifetime", "no issuer", "32-byte report data", "a 64-byte manifest digest"],
+    ids=[
+        "a naive now",
+        "no lifetime",
+        "no issuer",
+        "32-byte report data",
+        "a 64-byte manifest digest",
+        "a 7-byte nonce",
+        "a 65-byte nonce",
+    ],
 )
 def test_signing_refuses_bad_inputs(overrides: dict[str, object]) -> None:
     with pytest.raises(ValueError):
