@@ -29,23 +29,47 @@ def read_claims(cls: type[ClaimsType], document: object, path: str = "$") -> Cla
             unknown claim, or holds a value of the wrong type.
         TypeError: ``cls`` declares a field type the reader does not know (a programming error).
     """
-    if not dataclasses.is_dataclass(cls):
-        raise TypeError(f"{cls!r} is not a claims dataclass")
     if not isinstance(document, dict):
         raise ClaimsDocumentError(f"{path}: expected an object of {cls.__name__} claims")
-    hints = typing.get_type_hints(cls)
     values: dict[str, object] = {}
-    known = set()
-    for name, field in claim_fields(cls):
-        known.add(name)
+    fields = _claim_fields(cls)
+    for name, field_name, declared, required in fields:
         if name in document:
-            values[field.name] = _read(hints[field.name], document[name], f"{path}.{name}")
-        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            values[field_name] = _read(declared, document[name], f"{path}.{name}")
+        elif required:
             raise ClaimsDocumentError(f"{path}: the claim {name!r} is missing")
+    known = {name for name, _, _, _ in fields}
     unknown = sorted(set(document) - known)
     if unknown:
         raise ClaimsDocumentError(f"{path}: unknown claims {unknown}")
-    return typing.cast(ClaimsType, cls(**values))
+    return cls(**values)
+
+
+_FieldSpec = tuple[str, str, Any, bool]
+# Resolving type hints is the slow part of reading claims, and a class's hints never change.
+_FIELD_SPECS: dict[type, tuple[_FieldSpec, ...]] = {}
+
+
+def _claim_fields(cls: type) -> tuple[_FieldSpec, ...]:
+    """(claim name, field name, declared type, required) per field; resolved once per class."""
+    if cls not in _FIELD_SPECS:
+        _FIELD_SPECS[cls] = _resolve_fields(cls)
+    return _FIELD_SPECS[cls]
+
+
+def _resolve_fields(cls: type) -> tuple[_FieldSpec, ...]:
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a claims dataclass")
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        (
+            name,
+            field.name,
+            hints[field.name],
+            field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING,
+        )
+        for name, field in claim_fields(cls)
+    )
 
 
 def _read(declared: Any, value: object, path: str) -> object:
