@@ -57,13 +57,12 @@ def nvidia_device_san(chip: str, device_id: bytes) -> x509.SubjectAlternativeNam
     return x509.SubjectAlternativeName([x509.OtherName(NVIDIA_SAN_OID, _der(_DER_UTF8_STRING, text))])
 
 
-def name(common_name: str, *, serial_number: str | None = None, country: bool = True) -> x509.Name:
+def name(common_name: str, *, serial_number: str | None = None) -> x509.Name:
     """A subject name in NVIDIA's attribute order, with the SIMULATED organisation."""
     attributes = []
     if serial_number is not None:
         attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial_number))
-    if country:
-        attributes.append(x509.NameAttribute(NameOID.COUNTRY_NAME, "US"))
+    attributes.append(x509.NameAttribute(NameOID.COUNTRY_NAME, "US"))
     attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, SIMULATED_ORGANISATION))
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     return x509.Name(attributes)

@@ -25,13 +25,18 @@ from attestation.errors import EvidenceMalformedError, UnsupportedEvidenceError
 
 CPU_REPORT_LABEL: Final = b"ccgate/v1/simulated-cpu-report"
 LABEL_SIZE: Final = 32
+REPORT_DATA_SIZE: Final = 64
+MEASUREMENT_SIZE: Final = 48
+CHIP_ID_SIZE: Final = 32
 PADDED_LABEL: Final = CPU_REPORT_LABEL.ljust(LABEL_SIZE, b"\x00")
 SUPPORTED_VERSIONS: Final = frozenset({1})
 FLAG_DEBUG: Final = 0x0001
 # label, version: enough to tell which layout follows.
 CPU_REPORT_PREFIX: Final = struct.Struct(f">{LABEL_SIZE}sH")
 # label, version, flags, report_data, measurement, chip_id: the signed body of version 1.
-CPU_REPORT_BODY_V1: Final = struct.Struct(f">{LABEL_SIZE}sHH64s48s32s")
+CPU_REPORT_BODY_V1: Final = struct.Struct(
+    f">{LABEL_SIZE}sHH{REPORT_DATA_SIZE}s{MEASUREMENT_SIZE}s{CHIP_ID_SIZE}s"
+)
 SIGNATURE_SIZE: Final = 96
 CPU_REPORT_SIZE_V1: Final = CPU_REPORT_BODY_V1.size + SIGNATURE_SIZE
 

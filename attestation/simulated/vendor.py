@@ -42,6 +42,7 @@ from attestation.simulated.certificates import (
     serial_from_key,
     whole_seconds,
 )
+from attestation.simulated.cpu_report import CHIP_ID_SIZE, MEASUREMENT_SIZE
 from attestation.simulated.firmware import BLOCK_COUNT, RimComponent, SimulatedFirmware, tampered_measurement
 from attestation.simulated.rim import rim_document, sign_rim
 from attestation.simulated.roots import SimulatedRoots
@@ -54,8 +55,6 @@ RIM_L3_LIFETIME: Final = 3 * YEAR
 RIM_SIGNER_LIFETIME: Final = 2 * YEAR
 CPU_ROOT_LIFETIME: Final = 30 * YEAR
 CPU_CHIP_LIFETIME: Final = 10 * YEAR
-CHIP_ID_SIZE: Final = 32
-MEASUREMENT_SIZE: Final = 48
 # NVIDIA's NVDEC0 status byte: 0x55 = the video decoder is disabled, so RIM index 35 is not compared.
 NVDEC0_DISABLED: Final = 0x55
 _RUNNER_IMAGE_LABEL: Final = b"ccgate/v1/simulated-runner-image"
@@ -182,6 +181,7 @@ class SimulatedVendor:
                 not_before=self.created_at - BACKDATE,
                 not_after=FOREVER,
                 ca=True,
+                serial=brom_serial,
             ),
             brom_key,
         )

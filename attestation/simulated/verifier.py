@@ -36,10 +36,8 @@ from attestation.result import (
     SimulatedCpuClaims,
     TcbStatus,
 )
-from attestation.simulated.cpu_report import SimulatedCpuReport, parse_simulated_cpu_report
+from attestation.simulated.cpu_report import REPORT_DATA_SIZE, SimulatedCpuReport, parse_simulated_cpu_report
 from attestation.simulated.roots import SimulatedRoots, warn_simulated
-
-REPORT_DATA_SIZE = 64
 
 
 def verify_simulated_cpu_report(

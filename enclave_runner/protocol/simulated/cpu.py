@@ -36,14 +36,16 @@ from enclave_runner.protocol.errors import SimulatedDeviceError
 CPU_REPORT_LABEL: Final = b"ccgate/v1/simulated-cpu-report"
 CPU_REPORT_VERSION: Final = 1
 FLAG_DEBUG: Final = 0x0001
-# label, version, flags, report_data, measurement, chip_id: the signed body.
-CPU_REPORT_BODY: Final = struct.Struct(">32sHH64s48s32s")
-SIGNATURE_SIZE: Final = 96
-CPU_REPORT_SIZE: Final = CPU_REPORT_BODY.size + SIGNATURE_SIZE
-
+LABEL_SIZE: Final = 32
 REPORT_DATA_SIZE: Final = 64
 MEASUREMENT_SIZE: Final = 48
 CHIP_ID_SIZE: Final = 32
+# label, version, flags, report_data, measurement, chip_id: the signed body.
+CPU_REPORT_BODY: Final = struct.Struct(
+    f">{LABEL_SIZE}sHH{REPORT_DATA_SIZE}s{MEASUREMENT_SIZE}s{CHIP_ID_SIZE}s"
+)
+SIGNATURE_SIZE: Final = 96
+CPU_REPORT_SIZE: Final = CPU_REPORT_BODY.size + SIGNATURE_SIZE
 
 
 class CollectedCpuEvidence(NamedTuple):

@@ -65,8 +65,12 @@ def test_the_ueid_is_the_leaf_serial_in_decimal() -> None:
     material = sites.vendor().issue_gpu()
     leaf = chain_certificates(material.certificate_chain_pem)[0]
     assert material.ueid == str(leaf.serial_number)
-    serial_attribute = leaf.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value
-    assert int(str(serial_attribute), 16) == leaf.serial_number
+
+
+def test_device_serials_are_named_in_the_subject_as_nvidia_does() -> None:
+    for certificate in _chain()[:2]:
+        serial_attribute = certificate.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value
+        assert int(str(serial_attribute), 16) == certificate.serial_number
 
 
 def test_cryptography_path_building_accepts_the_device_chain_as_it_does_real_ones() -> None:
