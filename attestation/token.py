@@ -158,18 +158,22 @@ def sign_attestation_token(
     manifest_digest: bytes,
     now: datetime,
     lifetime: timedelta = DEFAULT_LIFETIME,
+    token_id: str | None = None,
 ) -> str:
     """Sign ``result`` as an EAR-shaped JWT issued at ``now`` (an aware datetime), valid for ``lifetime``.
 
+    ``token_id`` (the ``jti``) defaults to 128 random bits in hex; a caller that records the token
+    (the release, the ledger) passes its own.
+
     Raises:
-        ValueError: ``now`` is naive, the lifetime is not positive, the issuer is empty, or
+        ValueError: ``now`` is naive, the lifetime is not positive, the issuer or token id is empty, or
             ``report_data`` (64 bytes), ``manifest_digest`` (32 bytes) or ``nonce`` (8-64 bytes) has
             the wrong size.
     """
     if now.tzinfo is None:
         raise ValueError("now must be a timezone-aware datetime")
-    if lifetime <= timedelta(0) or not issuer:
-        raise ValueError("a token needs an issuer and a positive lifetime")
+    if lifetime <= timedelta(0) or not issuer or token_id == "":
+        raise ValueError("a token needs an issuer, a positive lifetime and a non-empty id")
     if len(report_data) != _REPORT_DATA_SIZE or len(manifest_digest) != _DIGEST_SIZE:
         raise ValueError("report data is 64 bytes and a manifest digest 32 bytes")
     if len(nonce) not in NONCE_SIZES:
@@ -180,7 +184,7 @@ def sign_attestation_token(
         "iat": issued,
         "nbf": issued,
         "exp": int((now + lifetime).timestamp()),
-        "jti": secrets.token_hex(16),
+        "jti": token_id if token_id is not None else secrets.token_hex(16),
         "eat_profile": EAR_PROFILE,
         "eat_nonce": nonce.hex(),
         "ear.verifier-id": {"developer": VERIFIER_DEVELOPER, "build": result.verifier_id},

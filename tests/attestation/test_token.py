@@ -114,8 +114,9 @@ def test_the_payload_is_ear_shaped() -> None:
     assert set(REQUIRED_CLAIMS) == set(payload)
 
 
-def test_each_token_has_its_own_id() -> None:
+def test_each_token_has_its_own_id_unless_the_caller_names_it() -> None:
     assert _verify(_sign()).token_id != _verify(_sign()).token_id
+    assert _verify(_sign(token_id="release-7")).token_id == "release-7"
 
 
 def _none_token() -> str:
@@ -289,6 +290,7 @@ def test_arbitrary_text_gives_only_token_errors(text: str) -> None:
         {"now": f.NOW.replace(tzinfo=None)},
         {"lifetime": timedelta(0)},
         {"issuer": ""},
+        {"token_id": ""},
         {"report_data": bytes(32)},
         {"manifest_digest": bytes(64)},
         {"nonce": bytes(7)},
@@ -298,6 +300,7 @@ def test_arbitrary_text_gives_only_token_errors(text: str) -> None:
         "a naive now",
         "no lifetime",
         "no issuer",
+        "an empty token id",
         "32-byte report data",
         "a 64-byte manifest digest",
         "a 7-byte nonce",
