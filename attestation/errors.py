@@ -126,3 +126,51 @@ class TokenError(AttestationError):
     """An attestation token does not verify (algorithm, key id, signature, expiry, issuer)."""
 
     code = "attestation.token_invalid"
+
+
+class TokenMalformedError(TokenError):
+    """The token is not a JWT, or a required claim is missing or of the wrong type."""
+
+    code = "attestation.token_malformed"
+
+
+class TokenAlgorithmError(TokenError):
+    """The token's ``alg`` is not allowed (``none``, HMAC, anything but EdDSA/ES256) or not its key's."""
+
+    code = "attestation.token_algorithm"
+
+
+class TokenKeyUnknownError(TokenError):
+    """The token names no ``kid``, or one that is not among the verification keys."""
+
+    code = "attestation.token_kid_unknown"
+
+
+class TokenSignatureError(TokenError):
+    """The token's signature does not verify under the key its ``kid`` names."""
+
+    code = "attestation.token_signature_invalid"
+
+
+class TokenExpiredError(TokenError):
+    """The token's ``exp`` is at or before ``now``."""
+
+    code = "attestation.token_expired"
+
+
+class TokenNotYetValidError(TokenError):
+    """The token's ``nbf`` or ``iat`` is after ``now``."""
+
+    code = "attestation.token_not_yet_valid"
+
+
+class TokenIssuerError(TokenError):
+    """The token's ``iss`` is not the expected issuer."""
+
+    code = "attestation.token_issuer"
+
+
+class ClaimsDocumentError(AttestationError):
+    """A claims document (e.g. a token's ``submods``) does not match the claims types it should hold."""
+
+    code = "attestation.claims_document_invalid"

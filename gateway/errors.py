@@ -31,3 +31,9 @@ class KeyFileExistsError(KeyFileError):
     """Refusing to overwrite an existing key file."""
 
     code = "keyfile.exists"
+
+
+class SimulationDirectoryError(GatewayError):
+    """Refusing to write a simulated site into a directory that already holds something."""
+
+    code = "sim.directory_not_empty"

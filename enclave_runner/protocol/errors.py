@@ -35,3 +35,15 @@ class SealedContextMismatchError(SealingError):
     """The sealed payload opened, but was made for another artefact, job or session."""
 
     code = "protocol.sealed_context_mismatch"
+
+
+class SimulatedDeviceError(ProtocolError):
+    """Simulated TEE hardware was given unusable material (wrong sizes, a key that is not the chain's)."""
+
+    code = "protocol.simulated_device_invalid"
+
+
+class SimulatedDeviceFileError(SimulatedDeviceError):
+    """A simulated device directory is incomplete or malformed, or a private key file has lax permissions."""
+
+    code = "protocol.simulated_device_file"
