@@ -295,7 +295,13 @@ def _ordered(
             )
 
         reason = f"the claim it is compared with ({other.path}) is missing or mistyped"
-        return Operator(name, f"{words} {other.path}", claim_test, unknown_reason=reason)
+        return Operator(
+            name,
+            f"{words} {other.path}",
+            claim_test,
+            unknown_reason=reason,
+            note=lambda _value, request: f"{other.path} = {render(read_other(request))}",
+        )
     bound = literal(spec, operand, name, scope)
     if bound is INVALID:
         return None

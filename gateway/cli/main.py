@@ -9,7 +9,7 @@ import sys
 import typer
 import typer.main
 
-from gateway.cli import bench_commands, demo_commands, envelope_commands, evidence_commands
+from gateway.cli import bench_commands, demo_commands, envelope_commands, evidence_commands, policy_commands
 from gateway.cli.console import error_code, stderr
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ envelope_commands.register(app)
 app.command("demo")(demo_commands.demo)
 app.add_typer(bench_commands.app, name="bench")
 app.add_typer(evidence_commands.app, name="evidence")
+app.add_typer(policy_commands.app, name="policy")
 
 
 def main(argv: list[str] | None = None) -> None:
