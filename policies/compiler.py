@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from policies.conditions import Condition, compile_condition
 from policies.contract import GPU_ROOT, claims_contract
 from policies.decision import Decision, PolicyRef, Verdict
-from policies.documents import PolicyDocument, UncheckedClaim, parse_document
+from policies.documents import PolicyDocument, UncheckedClaim, read_document_into
 from policies.errors import PolicyInvalidError, Problem
 from policies.operands import Scope
 from policies.problems import Reporter
 from policies.reference_values import ReferenceSet
 from policies.request import PolicyInput
 from policies.test_cases import TestSuite, parse_suite
+from policies.yaml_source import load_yaml_mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +61,20 @@ def _check(when: tuple[Condition, ...], require: Condition) -> Callable[[PolicyI
     return lambda request: any(excluded(request) for excluded in scopes) or holds(request)
 
 
-def compile_policy(document: PolicyDocument, reference_sets: Mapping[str, ReferenceSet]) -> CompiledPolicy:
+def compile_policy(
+    document: PolicyDocument, reference_sets: Mapping[str, ReferenceSet], report: Reporter | None = None
+) -> CompiledPolicy:
     """Compile a policy document against the claims contract and the given reference-value sets.
+
+    ``report`` carries problems already found in the document (``load_document`` passes them on),
+    so that all are raised together.
 
     Raises:
         PolicyInvalidError: every problem found: unknown claim paths (with a did-you-mean), wrong
             operand types, unknown operators, unknown reference sets, bad exceptions, bad
             ``unchecked`` entries and broken embedded tests, each naming its file and rule.
     """
-    report = Reporter(document.source)
+    report = report if report is not None else Reporter(document.source)
     scope = Scope(claims_contract(), reference_sets, report)
     rules: list[CompiledRule] = []
     for rule in document.rules:
@@ -84,7 +90,7 @@ def compile_policy(document: PolicyDocument, reference_sets: Mapping[str, Refere
     tests = None
     if document.tests is not None:
         tests = parse_suite(document.tests, [rule.id for rule in document.rules], report, "embedded")
-    if not document.rules:
+    if not document.rules and not report.problems:
         report.add("policy.empty_rules", "the policy has no rules; it would deny everything")
     report.raise_if_any()
     used = tuple(reference.ref() for _, reference in sorted(scope.used_sets.items()))
@@ -125,14 +131,31 @@ def _check_unchecked(document: PolicyDocument, rules: list[CompiledRule], scope:
             )
 
 
+def load_document(
+    data: bytes, source: str, reference_sets: Mapping[str, ReferenceSet]
+) -> CompiledPolicy | ReferenceSet:
+    """Parse a policy or reference-values document and, for a policy, compile it.
+
+    Raises:
+        PolicyInvalidError: every problem of the document's shape *and* of its rules, together.
+    """
+    report = Reporter(source)
+    document = read_document_into(load_yaml_mapping(data, source), source, report)
+    if isinstance(document, PolicyDocument):
+        return compile_policy(document, reference_sets, report)
+    report.raise_if_any()
+    if document is None:  # pragma: no cover - a None always comes with a reported problem.
+        raise AssertionError("document rejected without a problem")
+    return document
+
+
 def load_policy(data: bytes, source: str, reference_sets: Mapping[str, ReferenceSet]) -> CompiledPolicy:
     """Parse and compile a ``kind: ReleasePolicy`` document.
 
     Raises:
-        PolicyInvalidError: as ``parse_document`` and ``compile_policy``, or the document is a
-            ``ReferenceValues`` document.
+        PolicyInvalidError: as ``load_document``, or the document is a ``ReferenceValues`` document.
     """
-    document = parse_document(data, source)
-    if not isinstance(document, PolicyDocument):
+    loaded = load_document(data, source, reference_sets)
+    if not isinstance(loaded, CompiledPolicy):
         raise PolicyInvalidError([Problem(source, "policy.wrong_kind", "expected kind: ReleasePolicy")])
-    return compile_policy(document, reference_sets)
+    return loaded

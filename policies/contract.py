@@ -113,16 +113,27 @@ class ClaimsContract:
         return self.specs.get(path)
 
     def suggest(self, path: str) -> str | None:
-        """The closest existing path to a misspelled one (difflib), if any is close enough."""
-        matches = difflib.get_close_matches(path, list(self.specs), n=1, cutoff=0.6)
+        """The closest existing path to a misspelled one (difflib), if any is close enough.
+
+        When the record above the misspelled claim exists (``provider`` in ``provider.kyc``), its own
+        claims are tried first, by name; otherwise whole paths, then the distinctive tail alone
+        (authors often write ``driver-version`` for ``x-nvidia-gpu-driver-version``).
+        """
+        parent, _, tail = path.rpartition(".")
+        children = {spec.name: spec.path for spec in self.specs.values() if spec.parent == parent and parent}
+        if children:
+            starting = sorted(name for name in children if name.startswith(tail) or tail in name)
+            close = starting or difflib.get_close_matches(tail, list(children), n=1, cutoff=0.4)
+            if close:
+                return children[close[0]]
+        candidates = [known for known in self.specs if not path.startswith(f"{known}.")]
+        matches = difflib.get_close_matches(path, candidates, n=1, cutoff=0.6)
         if matches:
             return matches[0]
-        # Authors often write only the distinctive tail ("driver-version"); try the last segment.
-        tail = path.rsplit(".", 1)[-1]
         root = path.split(".", 1)[0]
-        candidates = {spec.name: spec.path for spec in self.specs.values() if spec.path.startswith(root)}
-        by_tail = difflib.get_close_matches(tail, list(candidates), n=1, cutoff=0.5)
-        return candidates[by_tail[0]] if by_tail else None
+        tails = {spec.name: spec.path for spec in self.specs.values() if spec.path.startswith(root)}
+        by_tail = difflib.get_close_matches(tail, list(tails), n=1, cutoff=0.5)
+        return tails[by_tail[0]] if by_tail else None
 
     def __iter__(self) -> Iterator[ClaimSpec]:
         return iter(self.specs.values())

@@ -97,11 +97,23 @@ def read_document(raw: Mapping[str, object], source: str) -> PolicyDocument | Re
         PolicyInvalidError: as ``parse_document``.
     """
     report = Reporter(source)
-    document = _parse(raw, source, report)
+    document = read_document_into(raw, source, report)
     report.raise_if_any()
     if document is None:  # pragma: no cover - a None always comes with a reported problem.
         raise AssertionError("document rejected without a problem")
     return document
+
+
+def read_document_into(
+    raw: Mapping[str, object], source: str, report: Reporter
+) -> PolicyDocument | ReferenceSet | None:
+    """Read a document, adding its problems to ``report`` instead of raising.
+
+    A policy comes back even when some of its rules are broken (those rules are left out), so the
+    compiler can go on to report the problems of the others in the same pass. None when the
+    document's kind cannot be known.
+    """
+    return _parse(raw, source, report)
 
 
 def _parse(raw: Mapping[str, object], source: str, report: Reporter) -> PolicyDocument | ReferenceSet | None:
@@ -116,40 +128,43 @@ def _parse(raw: Mapping[str, object], source: str, report: Reporter) -> PolicyDo
     metadata = expect_mapping(raw.get("metadata", {}), "metadata", report) or {}
     spec = expect_mapping(raw.get("spec", {}), "spec", report) or {}
     is_policy = kind == DocumentKind.RELEASE_POLICY
-    check_keys(
-        metadata,
-        "metadata",
-        ("name",) if is_policy else ("name", "version"),
-        _metadata_optional(is_policy),
-        report,
-    )
-    name = _name(metadata.get("name"), report)
+    required = ("name",) if is_policy else ("name", "version")
+    check_keys(metadata, "metadata", required, _metadata_optional(is_policy), report)
+    name = _name(metadata.get("name"), report) or ""
     description = metadata.get("description", "")
     if not isinstance(description, str):
         report.add(
             "policy.wrong_type", f"metadata.description must be a string, not {type_name(description)}"
         )
         description = ""
-    if kind == DocumentKind.REFERENCE_VALUES:
-        version = metadata.get("version")
-        if type(version) is not int or version < 1:
-            report.add("policy.wrong_type", f"metadata.version must be an integer ≥ 1, not {version!r}")
-            return None
+    version = metadata.get("version")
+    if (version is not None or not is_policy) and (type(version) is not int or version < 1):
+        report.add("policy.wrong_type", f"metadata.version must be an integer ≥ 1, not {version!r}")
+        return None
+    if kind == DocumentKind.REFERENCE_VALUES and isinstance(version, int):
         return parse_reference_spec(
             spec,
-            name=name or "",
+            name=name,
             version=version,
             description=description,
             document=raw,
             source=source,
             report=report,
         )
-    if kind != DocumentKind.RELEASE_POLICY:
+    if not is_policy:
         return None
-    if "version" in metadata and (type(metadata["version"]) is not int or int(str(metadata["version"])) < 1):
-        report.add(
-            "policy.wrong_type", f"metadata.version must be an integer ≥ 1, not {metadata['version']!r}"
-        )
+    return _policy(raw, spec, source, report, name=name, description=description)
+
+
+def _policy(
+    raw: Mapping[str, object],
+    spec: Mapping[str, object],
+    source: str,
+    report: Reporter,
+    *,
+    name: str,
+    description: str,
+) -> PolicyDocument:
     check_keys(spec, "spec", ("rules",), ("tests", "unchecked"), report)
     rules = _rules(spec.get("rules"), report)
     unchecked = _unchecked(spec.get("unchecked", []), report)
@@ -158,7 +173,7 @@ def _parse(raw: Mapping[str, object], source: str, report: Reporter) -> PolicyDo
         report.add("policy.wrong_type", f"spec.tests must be a mapping, not {type_name(tests)}")
         tests = None
     digest = canonical_digest(as_json_value(raw))
-    return PolicyDocument(name or "", description, source, digest, rules, unchecked, tests)
+    return PolicyDocument(name, description, source, digest, rules, unchecked, tests)
 
 
 def _metadata_optional(is_policy: bool) -> tuple[str, ...]:

@@ -20,14 +20,12 @@ from gateway.cli.policy_output import print_explanation, print_test_report
 from policies import (
     BASELINE_NAMES,
     CompiledPolicy,
-    PolicyDocument,
     PolicyInputError,
     PolicyInvalidError,
     Problem,
     ReferenceSet,
     baseline_text,
     bundled_reference_sets,
-    compile_policy,
     explain,
     index_reference_sets,
     input_document,
@@ -37,6 +35,8 @@ from policies import (
     run_tests,
 )
 from policies.baselines import REFERENCE_SET_NAMES, reference_set_text
+from policies.compiler import load_document, load_policy
+from policies.documents import read_document
 from policies.samples import sample_input
 from policies.yaml_source import load_yaml_mapping
 
@@ -80,10 +80,7 @@ def _reference_sets(paths: list[Path] | None) -> dict[str, ReferenceSet]:
 
 
 def _load(source: str, sets: dict[str, ReferenceSet]) -> CompiledPolicy:
-    document = parse_document(_read(source), source)
-    if not isinstance(document, PolicyDocument):
-        raise PolicyInvalidError([Problem(source, "policy.wrong_kind", "expected kind: ReleasePolicy")])
-    return compile_policy(document, sets)
+    return load_policy(_read(source), source, sets)
 
 
 def _print_problems(problems: tuple[Problem, ...]) -> None:
@@ -121,11 +118,14 @@ def check(
     """Validate documents; print every problem (file, rule, what is wrong) and exit 1 if any."""
     sets = _reference_sets(reference_values)
     problems: list[Problem] = []
-    documents: list[tuple[str, PolicyDocument]] = []
+    loaded: list[tuple[str, bytes]] = []
     given_sets: dict[str, str] = {}
+    # Reference-value files first, so that policies given alongside them are checked against them.
     for source in files:
         try:
-            document = parse_document(_read(source), source)
+            data = _read(source)
+            raw = load_yaml_mapping(data, source)
+            document = read_document(raw, source) if raw.get("kind") == "ReferenceValues" else None
         except PolicyInvalidError as exc:
             problems.extend(exc.problems)
             continue
@@ -139,15 +139,16 @@ def check(
                 f"{source}: ok: reference values {document.describe()} ({document.kind})", markup=False
             )
         else:
-            documents.append((source, document))
-    for source, document in documents:
+            loaded.append((source, data))
+    for source, data in loaded:
         try:
-            compiled = compile_policy(document, sets)
+            compiled = load_document(data, source, sets)
         except PolicyInvalidError as exc:
             problems.extend(exc.problems)
             continue
-        shown = f"policy {compiled.name}, {len(compiled.rules)} rules, sha256 {compiled.digest}"
-        stdout.print(f"{source}: ok: {shown}", markup=False)
+        if isinstance(compiled, CompiledPolicy):
+            shown = f"policy {compiled.name}, {len(compiled.rules)} rules, sha256 {compiled.digest}"
+            stdout.print(f"{source}: ok: {shown}", markup=False)
     if problems:
         _print_problems(tuple(problems))
         failed = len({problem.source for problem in problems})
