@@ -105,18 +105,10 @@ def _quantified(subject: str, body: Mapping[str, object], scope: Scope) -> Condi
     return _all_gpus(inner) if subject == "all_gpus" else _any_gpu(inner)
 
 
-def _claim_test(
-    raw: Mapping[str, object], scope: Scope, *, per_gpu: bool, where: str = ""
-) -> _ClaimTest | None:
-    inside = f" inside {where}" if where else ""
-    path = raw.get("claim")
-    operators = [key for key in raw if key not in ("claim", "unless")]
-    for key in operators:
-        if key not in OPERATOR_NAMES:
-            scope.report.add(
-                "policy.unknown_operator", f"unknown operator {key!r}{did_you_mean(key, OPERATOR_NAMES)}"
-            )
+def _resolve(path: object, scope: Scope, *, per_gpu: bool, where: str) -> ClaimSpec | None:
+    """The contract entry of a condition's claim path, checked to be in the right scope."""
     if not isinstance(path, str):
+        inside = f" inside {where}" if where else ""
         scope.report.add("policy.bad_condition", f"a condition{inside} needs 'claim: PATH'")
         return None
     spec = scope.contract.get(path)
@@ -132,21 +124,31 @@ def _claim_test(
             message = f"{path} is one GPU's claim: read it inside all_gpus, any_gpu or gpu_count"
         scope.report.add("policy.path_scope", message)
         return None
-    known = [key for key in operators if key in OPERATOR_NAMES]
+    return spec
+
+
+def _claim_test(
+    raw: Mapping[str, object], scope: Scope, *, per_gpu: bool, where: str = ""
+) -> _ClaimTest | None:
+    operators = [key for key in raw if key not in ("claim", "unless")]
+    unknown = [key for key in operators if key not in OPERATOR_NAMES]
+    for key in unknown:
+        scope.report.add(
+            "policy.unknown_operator", f"unknown operator {key!r}{did_you_mean(key, OPERATOR_NAMES)}"
+        )
+    spec = _resolve(raw.get("claim"), scope, per_gpu=per_gpu, where=where)
+    if spec is None or unknown:
+        return None
     if len(operators) != 1:
-        if not operators:
-            scope.report.add(
-                "policy.bad_condition", f"{path}: no operator (one of {', '.join(OPERATOR_NAMES)})"
-            )
-        elif len(known) > 1:
-            scope.report.add(
-                "policy.bad_condition", f"{path}: one operator per condition, found {', '.join(known)}"
-            )
+        problem = f"one operator per condition, found {', '.join(operators)}" if operators else "no operator"
+        scope.report.add(
+            "policy.bad_condition", f"{spec.path}: {problem} (operators: {', '.join(OPERATOR_NAMES)})"
+        )
         return None
     operator = compile_operator(spec, operators[0], raw[operators[0]], raw.get("unless"), scope)
     if operator is None:
         return None
-    scope.reads.add(path)
+    scope.reads.add(spec.path)
     conforms = conformer(spec)
 
     attributes = spec.attributes

@@ -13,7 +13,7 @@ from operator import ge, gt, le, lt
 from typing import Any
 
 from policies.contract import ClaimsContract, ClaimSpec, ClaimType
-from policies.problems import Reporter, did_you_mean, type_name
+from policies.problems import Reporter, did_you_mean, type_name, with_article
 from policies.reference_values import ReferenceKind, ReferenceSet
 
 # The comparison functions of the ``operator`` module; their operand types depend on the claim type
@@ -97,7 +97,7 @@ def literal(spec: ClaimSpec, operand: object, operator: str, scope: Scope) -> ob
     if not ok:
         scope.report.add(
             "policy.operand_type",
-            f"{spec.path} is {spec.describe_type()}; {operator} {render_operand(operand)} "
+            f"{spec.path} is {with_article(spec.describe_type())}; {operator} {render_operand(operand)} "
             f"({type_name(operand)}) cannot be compared with it",
         )
         return INVALID
@@ -203,7 +203,8 @@ def claim_reference(operand: object, spec: ClaimSpec, what: str, scope: Scope) -
     if other.kind is not spec.kind:
         scope.report.add(
             "policy.operand_type",
-            f"{what}: {path} is {other.describe_type()} and {spec.path} is {spec.describe_type()}; "
+            f"{what}: {path} is {with_article(other.describe_type())} and {spec.path} is "
+            f"{with_article(spec.describe_type())}; "
             "they cannot be compared",
         )
         return None

@@ -40,7 +40,7 @@ from policies.operands import (
     single_key,
 )
 from policies.outcomes import render
-from policies.problems import did_you_mean, type_name
+from policies.problems import did_you_mean, type_name, with_article
 from policies.readers import conformer, fast_reader
 from policies.reference_values import ReferenceKind
 from policies.request import PolicyInput
@@ -117,7 +117,8 @@ def compile_operator(
         usable = ", ".join(op for op in OPERATOR_NAMES if applies(op, spec))
         scope.report.add(
             "policy.operator_type",
-            f"{name} does not apply to {spec.path}, which is {spec.describe_type()} (usable: {usable})",
+            f"{name} does not apply to {spec.path}, which is {with_article(spec.describe_type())} "
+            f"(usable: {usable})",
         )
         return None
     if unless is not None and name != "equals":

@@ -43,6 +43,11 @@ def did_you_mean(word: str, choices: Collection[str]) -> str:
     return f" (did you mean {matches[0]!r}?)" if matches else ""
 
 
+def with_article(noun: str) -> str:
+    """``an integer``, ``a boolean``, ``an enum TcbStatus``."""
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
+
+
 def type_name(value: object) -> str:
     """How a YAML value's type is named in messages."""
     return _TYPE_NAMES.get(type(value), type(value).__name__)

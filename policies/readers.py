@@ -12,6 +12,7 @@ from operator import attrgetter
 
 from policies.contract import TCB_RECORD, ClaimSpec, ClaimType
 from policies.outcomes import State, render
+from policies.problems import with_article
 
 Reader = Callable[[object], object]
 
@@ -76,16 +77,12 @@ def careful_read(
         return (
             value,
             State.MISTYPED,
-            f"mistyped: {shown} ({type(value).__name__}) is not {_article(spec.describe_type())}",
+            f"mistyped: {shown} ({type(value).__name__}) is not {with_article(spec.describe_type())}",
         )
     if spec.kind is ClaimType.RECORD and spec.record is not TCB_RECORD:
         # A whole record (cpu0.snp) is too long to show; what matters is that it is there.
         return value, State.PASS, f"present ({spec.describe_type()})"
     return value, State.PASS, render(value)
-
-
-def _article(text: str) -> str:
-    return f"an {text}" if text[0] in "aeiou" else f"a {text}"
 
 
 def conformer(spec: ClaimSpec) -> Callable[[object], bool]:

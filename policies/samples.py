@@ -26,6 +26,8 @@ from attestation.result import (
     TcbStatus,
     TdxClaims,
 )
+from policies.documents import parse_document
+from policies.reference_values import ReferenceSet
 from policies.request import (
     ArtefactContext,
     ArtefactKind,
@@ -228,3 +230,21 @@ def sample_input(now: datetime = SAMPLE_NOW, *, tee: TeeType = TeeType.SNP, gpus
 def sample_measurements() -> tuple[str, ...]:
     """The runner measurements (``cpu0.measurement``) the samples carry, one per TEE type."""
     return tuple(sample_cpu(tee).measurement for tee in TeeType)
+
+
+def sample_runner_measurements() -> ReferenceSet:
+    """A ``runner-measurements`` set that allows the sample runners, parsed from a real document.
+
+    It is built as a document (not by editing the bundled set in memory) so that its digest is
+    the digest of what it holds, as every Decision that records it claims.
+    """
+    values = ", ".join(sample_measurements())
+    document = (
+        "apiVersion: ccgate/v1\nkind: ReferenceValues\n"
+        "metadata: {name: runner-measurements, version: 1, description: The sample runners.}\n"
+        f"spec: {{type: strings, values: [{values}]}}\n"
+    )
+    parsed = parse_document(document.encode(), "<sample runner-measurements>")
+    if not isinstance(parsed, ReferenceSet):  # pragma: no cover - the document above is a set.
+        raise TypeError("the sample runner set did not parse as a reference set")
+    return parsed

@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass
 
 from attestation.evidence import TeeType
-from policies import Decision, PolicyInput, Verdict, bundled_reference_sets, evaluate, load_baseline
+from policies import Decision, PolicyInput, Verdict, evaluate, load_baseline
 from policies.compiler import CompiledPolicy
-from policies.samples import SAMPLE_NOW, sample_input, sample_measurements
+from policies.samples import SAMPLE_NOW, sample_input, sample_runner_measurements
 
 TARGET_MICROSECONDS = 50.0
 _WARMUP = 500
@@ -54,9 +54,7 @@ class PolicyBenchReport:
 
 def bench_policy() -> CompiledPolicy:
     """The production baseline with the sample runner allowed (everything else as bundled)."""
-    bundled = {reference.name: reference for reference in bundled_reference_sets()}
-    runners = dataclasses.replace(bundled["runner-measurements"], values=sample_measurements())
-    return load_baseline("production", (runners,))
+    return load_baseline("production", (sample_runner_measurements(),))
 
 
 def _latencies(policy: CompiledPolicy, request: PolicyInput, decisions: int) -> LatencySummary:

@@ -8,7 +8,7 @@ from attestation.evidence import TeeType
 from policies import CompiledPolicy, PolicyDocument, PolicyInput, ReferenceSet, compile_policy, parse_document
 from policies.baselines import bundled_reference_sets
 from policies.reference_values import index_reference_sets
-from policies.samples import SAMPLE_NOW, sample_input, sample_measurements
+from policies.samples import SAMPLE_NOW, sample_input, sample_runner_measurements
 
 HEADER = "apiVersion: ccgate/v1\nkind: ReleasePolicy\nmetadata: {name: test-policy}\nspec:\n  rules:\n"
 
@@ -20,9 +20,7 @@ def rules_document(rules: str) -> bytes:
 
 def default_sets(*extra: ReferenceSet) -> dict[str, ReferenceSet]:
     """The bundled reference sets, with the sample runners allowed, replaced by ``extra`` by name."""
-    bundled = {reference.name: reference for reference in bundled_reference_sets()}
-    runners = dataclasses.replace(bundled["runner-measurements"], values=sample_measurements())
-    return index_reference_sets([*bundled.values(), runners], extra)
+    return index_reference_sets([*bundled_reference_sets(), sample_runner_measurements()], extra)
 
 
 def compile_rules(rules: str, sets: Mapping[str, ReferenceSet] | None = None) -> CompiledPolicy:
