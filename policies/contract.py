@@ -210,7 +210,11 @@ def _context_roots() -> Iterator[tuple[str, type, tuple[str, ...]]]:
 
 @cache
 def claims_contract() -> ClaimsContract:
-    """Build the claims contract from the result and context types (once per process)."""
+    """Build the claims contract from the result and context types (once per process).
+
+    Raises:
+        RuntimeError: two claims would share one path (a result type was changed inconsistently).
+    """
     specs: dict[str, ClaimSpec] = {}
 
     def add(spec: ClaimSpec) -> None:

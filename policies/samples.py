@@ -237,6 +237,9 @@ def sample_runner_measurements() -> ReferenceSet:
 
     It is built as a document (not by editing the bundled set in memory) so that its digest is
     the digest of what it holds, as every Decision that records it claims.
+
+    Raises:
+        TypeError: the generated document is not a reference set (cannot happen; guarded anyway).
     """
     values = ", ".join(sample_measurements())
     document = (
