@@ -2,7 +2,7 @@
 
 import dataclasses
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from attestation.evidence import TeeType
 from policies import CompiledPolicy, PolicyDocument, PolicyInput, ReferenceSet, compile_policy, parse_document
@@ -67,3 +67,52 @@ def with_gpus(request: PolicyInput, count: int) -> PolicyInput:
     """``request`` with only its first ``count`` GPUs."""
     result = dataclasses.replace(request.result, gpus=request.result.gpus[:count])
     return dataclasses.replace(request, result=result)
+
+
+Change = Callable[[PolicyInput], PolicyInput]
+
+
+def same(request: PolicyInput) -> PolicyInput:
+    """No change."""
+    return request
+
+
+def snp(**changes: object) -> Change:
+    """Replace fields of ``cpu0.snp``."""
+
+    def change(request: PolicyInput) -> PolicyInput:
+        assert request.result.cpu.snp is not None
+        return with_cpu(request, snp=dataclasses.replace(request.result.cpu.snp, **changes))  # type: ignore[arg-type]
+
+    return change
+
+
+def cpu(**changes: object) -> Change:
+    """Replace fields of ``cpu0``."""
+    return lambda request: with_cpu(request, **changes)
+
+
+def gpu(index: int, **changes: object) -> Change:
+    """Replace fields of ``gpu<index>``."""
+    return lambda request: with_gpu(request, index, **changes)
+
+
+def context(part: str, **changes: object) -> Change:
+    """Replace fields of one part of the release context (``release``, ``session``...)."""
+
+    def change(request: PolicyInput) -> PolicyInput:
+        updated = dataclasses.replace(getattr(request.context, part), **changes)
+        return dataclasses.replace(request, context=dataclasses.replace(request.context, **{part: updated}))
+
+    return change
+
+
+def reported_tcb(**changes: object) -> Change:
+    """Replace components of ``cpu0.snp.reported_tcb``."""
+
+    def change(request: PolicyInput) -> PolicyInput:
+        assert request.result.cpu.snp is not None
+        tcb = dataclasses.replace(request.result.cpu.snp.reported_tcb, **changes)  # type: ignore[arg-type]
+        return snp(reported_tcb=tcb)(request)
+
+    return change

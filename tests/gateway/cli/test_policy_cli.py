@@ -11,6 +11,7 @@ from policies.baselines import baseline_text
 from policies.samples import SAMPLE_NOW, sample_input
 from tests.gateway.cli.cli_runner import ccgate
 from tests.policies.policy_helpers import reference_set_document, rules_document
+from tests.policies.test_validation import BAD_POLICIES, Bad
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
@@ -232,3 +233,18 @@ def test_the_installed_entry_point_checks_a_policy() -> None:
     done = ccgate("policy", "check", "baseline:development")
     assert done.returncode == 0, done.stderr
     assert b"ok: policy development" in done.stdout
+
+
+@pytest.mark.parametrize("bad", BAD_POLICIES.values(), ids=BAD_POLICIES.keys())
+def test_check_rejects_each_bad_policy_naming_the_rule_and_the_problem(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, bad: Bad
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(bad.document)
+    code, _, err = run(capsys, "policy", "check", path)
+    assert code == 1
+    where = f"{path}: rule {bad.rule}: " if bad.rule is not None else f"{path}: "
+    lines = [line for line in err.splitlines() if line.startswith(where) and line.endswith(f"[{bad.code}]")]
+    assert lines, err
+    assert all(words in lines[0] for words in bad.says), lines[0]
+    assert err.strip().splitlines()[-1].startswith("ccgate: policy.invalid: ")
