@@ -8,8 +8,10 @@ from rich.table import Table
 
 from enclave_runner.protocol.envelope import DEFAULT_SEGMENT_SIZE
 from gateway.bench.envelope import GIB, TARGETS, run_envelope_bench
+from gateway.bench.policy import run_policy_bench
 from gateway.bench.verify import RATIOS, run_verify_bench
 from gateway.cli.console import fail, print_json, stdout
+from gateway.cli.policy_output import print_policy_bench
 
 app = typer.Typer(help="Measure ccgate against this machine's own limits.", no_args_is_help=True)
 
@@ -167,3 +169,13 @@ def verify(
         stdout.print(f"speed-up of {ratio.measured} over {ratio.reference}: {verdict}", markup=False)
     for note in report.notes:
         stdout.print(f"note: {note}", markup=False)
+
+
+@app.command("policy")
+def policy(
+    decisions: Annotated[int, typer.Option("--decisions", min=1, help="Timed decisions.")] = 20_000,
+    gpus: Annotated[int, typer.Option("--gpus", min=0, max=64, help="GPUs in the input.")] = 8,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Decisions per second and µs per decision of the production baseline on a sample node."""
+    print_policy_bench(run_policy_bench(decisions, gpus), as_json)

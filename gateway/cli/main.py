@@ -15,6 +15,7 @@ from gateway.cli import (
     demo_commands,
     envelope_commands,
     evidence_commands,
+    policy_commands,
     sim_commands,
 )
 from gateway.cli.console import error_code, stderr
@@ -32,6 +33,7 @@ app.add_typer(bench_commands.app, name="bench")
 app.add_typer(evidence_commands.app, name="evidence")
 app.add_typer(collateral_commands.app, name="collateral")
 app.add_typer(sim_commands.app, name="sim")
+app.add_typer(policy_commands.app, name="policy")
 
 
 def main(argv: list[str] | None = None) -> None:
