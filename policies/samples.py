@@ -100,6 +100,8 @@ def _snp_claims() -> SnpClaims:
         current_firmware="1.55.21",
         committed_firmware="1.55.21",
         cpuid="00a00f11",
+        launch_mit_vector=0,
+        current_mit_vector=0,
     )
 
 
