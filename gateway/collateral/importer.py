@@ -35,6 +35,8 @@ from gateway.collateral.validation import (
     check_rim,
     json_members,
     require_pinned_root,
+    rim_id_for,
+    rim_key,
 )
 
 _AMD_ROOTS = {
@@ -262,8 +264,8 @@ class Importer:
                 self.plan.skipped.append((str(path), "JSON that is not PCS or dcap-qvl collateral"))
             return
         if data.lstrip()[:1] == b"<":
-            rim_id = check_rim(data, str(path))
-            self._stage(ItemKind.NVIDIA_RIM, rim_id, data, None, str(path))
+            check_rim(data, str(path))
+            self._stage(ItemKind.NVIDIA_RIM, rim_key(rim_id_for(path), data), data, None, str(path))
             return
         crl = _crl(data)
         if crl is not None:

@@ -4,6 +4,8 @@ NVIDIA: the NVIDIA verifier defines its own collateral type; the store exposes r
 (``rim`` by RIM id, ``ocsp_response`` by certificate serial) so that its loader can be written there.
 """
 
+from collections.abc import Iterator, Mapping
+
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from attestation.errors import CollateralMissingError
@@ -80,9 +82,44 @@ def load_tdx_collateral(store: CollateralStore, fmspc: str, ca: str = "platform"
     )
 
 
-def rim(store: CollateralStore, rim_id: str) -> bytes | None:
-    """The raw RIM XML stored under ``rim_id`` (for the NVIDIA verifier's loader), or None."""
-    return store.get(ItemKind.NVIDIA_RIM, rim_id)
+def rim_candidates(store: CollateralStore, rim_id: str) -> tuple[bytes, ...]:
+    """Every RIM document the store holds for ``rim_id`` (several genuine RIMs may share an id).
+
+    Raises:
+        CollateralStoreError: a stored RIM does not match its recorded digest.
+    """
+    folder = store.path_for(ItemKind.NVIDIA_RIM, "probe").parent
+    if not folder.is_dir():
+        return ()
+    found = []
+    for path in sorted(folder.glob(f"{rim_id}@*.xml")):
+        data = store.get(ItemKind.NVIDIA_RIM, path.stem)
+        if data is not None:
+            found.append(data)
+    return tuple(found)
+
+
+class StoreRims(Mapping[str, tuple[bytes, ...]]):
+    """RIMs by id, read from the store on demand (the NVIDIA verifier asks only for the ids it needs)."""
+
+    def __init__(self, store: CollateralStore) -> None:
+        self._store = store
+
+    def __getitem__(self, rim_id: str) -> tuple[bytes, ...]:
+        candidates = rim_candidates(self._store, rim_id)
+        if not candidates:
+            raise KeyError(rim_id)
+        return candidates
+
+    def __iter__(self) -> Iterator[str]:
+        folder = self._store.path_for(ItemKind.NVIDIA_RIM, "probe").parent
+        names = (
+            sorted({path.stem.split("@", 1)[0] for path in folder.glob("*@*.xml")}) if folder.is_dir() else []
+        )
+        return iter(names)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def ocsp_response(store: CollateralStore, serial: int) -> bytes | None:

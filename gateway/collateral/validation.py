@@ -4,8 +4,11 @@ These are import-time checks (fail early, keep junk out); the verifiers check ev
 verification time against ``now``.
 """
 
+import hashlib
 import json
+import re
 from datetime import datetime
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -131,6 +134,33 @@ def check_rim(data: bytes, what: str) -> str:
     if not tag_id:
         raise CollateralRejectedError(f"{what} has no tagId")
     return tag_id
+
+
+# NVIDIA RIM service ids, e.g. NV_GPU_DRIVER_GH100_550.90.07 or NV_GPU_VBIOS_1010_0200_882_96009F0001.
+_RIM_ID = re.compile(r"^NV_[A-Z0-9]+_[A-Za-z0-9_.\-]+$")
+
+
+def rim_id_for(path: Path) -> str:
+    """The NVIDIA RIM id a RIM file is filed under: its name (``<id>.xml``) or its folder (``<id>/…``).
+
+    A RIM does not carry the id the GPU report names (only a ``tagId`` hash), so the binding from id
+    to document is the store's, and it is taken from how the operator or NVIDIA's service named it.
+
+    Raises:
+        CollateralRejectedError: neither the file nor its folder is named like an NVIDIA RIM id.
+    """
+    for candidate in (path.stem, path.parent.name):
+        if _RIM_ID.match(candidate):
+            return candidate
+    raise CollateralRejectedError(
+        f"{path}: name a RIM file by the NVIDIA RIM id it serves (e.g. NV_GPU_DRIVER_GH100_550.90.07.xml, "
+        "or put several candidates in a folder of that name)"
+    )
+
+
+def rim_key(rim_id: str, data: bytes) -> str:
+    """The store key of one RIM candidate: several genuine RIMs may share an id, so the digest is added."""
+    return f"{rim_id}@{hashlib.sha256(data).hexdigest()[:16]}"
 
 
 def json_members(data: bytes) -> dict[str, object] | None:

@@ -13,7 +13,7 @@ from attestation.snp import SnpProduct, verify_snp_report
 from attestation.tdx import verify_tdx_quote
 from gateway.collateral.fetcher import CollateralFetchError, FetchSettings, VendorFetcher
 from gateway.collateral.importer import export_collateral, import_collateral
-from gateway.collateral.loaders import load_snp_collateral, load_tdx_collateral
+from gateway.collateral.loaders import StoreRims, load_snp_collateral, load_tdx_collateral, rim_candidates
 from gateway.collateral.store import CollateralStore, CollateralStoreError, ItemKind
 from gateway.collateral.validation import CollateralRejectedError
 from tests.attestation.snp_synthetic import amd_pki
@@ -94,12 +94,21 @@ def test_a_malformed_rim_is_refused_and_a_good_one_is_stored_by_id(tmp_path: Pat
     (source / "bad.xml").write_bytes(b"<SoftwareIdentity tagId='x'>")
     with pytest.raises(CollateralRejectedError, match="well-formed"):
         import_collateral(CollateralStore(tmp_path / "store"), source, now=NOW)
-    (source / "bad.xml").write_bytes(
-        b"<SoftwareIdentity xmlns='http://standards.iso.org/iso/19770/-2/2015/schema.xsd' tagId='NV_GPU_X'/>"
-    )
+    good = b"<SoftwareIdentity xmlns='http://standards.iso.org/iso/19770/-2/2015/schema.xsd' tagId='abc'/>"
+    (source / "bad.xml").write_bytes(good)
+    with pytest.raises(CollateralRejectedError, match="RIM id"):
+        import_collateral(CollateralStore(tmp_path / "store"), source, now=NOW)
+    (source / "bad.xml").unlink()
+    (source / "NV_GPU_DRIVER_GH100_1.0.xml").write_bytes(good)
+    (source / "NV_GPU_DRIVER_GH100_1.0").mkdir()
+    (source / "NV_GPU_DRIVER_GH100_1.0" / "second.xml").write_bytes(good.replace(b"abc", b"def"))
     store = CollateralStore(tmp_path / "store")
     import_collateral(store, source, now=NOW)
-    assert store.get(ItemKind.NVIDIA_RIM, "NV_GPU_X") is not None
+    assert len(rim_candidates(store, "NV_GPU_DRIVER_GH100_1.0")) == 2
+    assert StoreRims(store)["NV_GPU_DRIVER_GH100_1.0"] == rim_candidates(store, "NV_GPU_DRIVER_GH100_1.0")
+    assert list(StoreRims(store)) == ["NV_GPU_DRIVER_GH100_1.0"]
+    with pytest.raises(KeyError):
+        StoreRims(store)["NV_GPU_DRIVER_GH100_2.0"]
 
 
 def test_a_tampered_item_is_detected_on_read(tmp_path: Path) -> None:
