@@ -1,0 +1,166 @@
+"""The gateway's Verifier: each piece of Evidence to its verifier, with collateral from the store.
+
+This is the only place that knows which verifier handles which Evidence and where its Endorsements
+come from. The verifiers stay pure; this module reads the collateral store and hands them bytes,
+collateral and the gateway's ``now``. GPU Evidence is verified against the GPU nonce derived from the
+expected report data, so CPU and GPU Evidence are bound to the same session. A simulated CPU implies a
+simulated node: its GPUs are verified under the simulated vendor's roots, and only when simulation was
+explicitly configured (development mode); otherwise simulated Evidence is refused.
+"""
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import dcap_qvl
+from cryptography import x509
+
+from attestation.errors import CollateralMissingError, EvidenceMalformedError, SimulatedEvidenceRefusedError
+from attestation.evidence import CpuEvidence, EvidenceBundle, TeeType, evidence_digest
+from attestation.nvidia import NvidiaCollateral, NvidiaTrustAnchors, NvidiaVerifierCache, verify_gpu_evidence
+from attestation.nvidia.collateral import SimulatedRootsWarning, nvidia_trust_anchors
+from attestation.pki import load_pem_chain
+from attestation.result import AttestationResult, CpuClaims
+from attestation.roots import PinnedRoot
+from attestation.simulated.roots import SimulatedRoots, SimulatedTeeWarning
+from attestation.simulated.verifier import verify_simulated_cpu_report
+from attestation.snp import verify_snp_report
+from attestation.snp.cert_table import signing_key_certificate
+from attestation.snp.certificates import common_name, load_amd_certificate, product_of
+from attestation.tdx import verify_tdx_quote
+from attestation.tdx.quote import parse_quote
+from enclave_runner.protocol.binding import gpu_nonce
+from gateway.collateral.loaders import StoreRims, load_snp_collateral, load_tdx_collateral
+from gateway.collateral.store import CollateralStore, ItemKind
+
+
+@dataclass(frozen=True)
+class SimulationTrust:
+    """The explicitly configured simulated vendor (development only): its roots and its RIMs."""
+
+    roots: SimulatedRoots
+    nvidia: NvidiaTrustAnchors
+    rims: Mapping[str, tuple[bytes, ...]]
+
+    @classmethod
+    def from_site(cls, roots: SimulatedRoots, rims: Mapping[str, bytes]) -> "SimulationTrust":
+        """Build from a simulated site's roots and RIM documents (id → XML)."""
+        pem = roots.to_pem()
+        with warnings.catch_warnings():
+            # SimulatedRoots already warned when it was built; one warning per configuration is enough.
+            warnings.simplefilter("ignore", SimulatedRootsWarning)
+            anchors = nvidia_trust_anchors(pem["device-root"], pem["rim-root"], allow_simulated_roots=True)
+        return cls(roots, anchors, {rim_id: (document,) for rim_id, document in rims.items()})
+
+
+class StoreEvidenceVerifier:
+    """Verifies Evidence bundles with Endorsements from a ``CollateralStore`` (and, in development, a
+    simulated vendor). Holds the NVIDIA verification cache so steady-state GPU checks cost ~1 ms."""
+
+    def __init__(self, store: CollateralStore, *, simulation: SimulationTrust | None = None) -> None:
+        self._store = store
+        self._simulation = simulation
+        self._cache = NvidiaVerifierCache()
+        self._nvidia: NvidiaTrustAnchors | None = None
+
+    def verify(
+        self, bundle: EvidenceBundle, *, expected_report_data: bytes, now: datetime
+    ) -> AttestationResult:
+        """Verify the CPU report and every GPU report of ``bundle`` at ``now``.
+
+        Raises:
+            attestation.errors.AttestationError: any piece of Evidence does not verify, simulated
+                Evidence without configured simulation, or missing/stale collateral (retryable).
+        """
+        cpu = self._verify_cpu(bundle.cpu, expected_report_data, now)
+        if bundle.gpus:
+            nonce = gpu_nonce(expected_report_data)
+            collateral = self._gpu_collateral(simulated=cpu.simulated)
+            gpus = tuple(
+                verify_gpu_evidence(
+                    gpu, expected_nonce=nonce, collateral=collateral, now=now, cache=self._cache
+                )
+                for gpu in bundle.gpus
+            )
+        else:
+            gpus = ()
+        return AttestationResult(cpu=cpu, gpus=gpus, evidence_digest=evidence_digest(bundle), verified_at=now)
+
+    def _verify_cpu(self, evidence: CpuEvidence, expected_report_data: bytes, now: datetime) -> CpuClaims:
+        if evidence.tee is TeeType.SNP:
+            vcek = signing_key_certificate(evidence.certificates)
+            if not vcek:
+                raise CollateralMissingError("the SNP Evidence carries no VCEK/VLEK certificate table")
+            issuer = load_amd_certificate(vcek).issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+            product = product_of(str(issuer[0].value) if issuer else "")
+            collateral = load_snp_collateral(self._store, product)
+            return verify_snp_report(
+                evidence.report,
+                vcek_or_vlek=vcek,
+                collateral=collateral,
+                expected_report_data=expected_report_data,
+                now=now,
+            )
+        if evidence.tee is TeeType.TDX:
+            fmspc, ca = _tdx_platform(evidence.report)
+            return verify_tdx_quote(
+                evidence.report,
+                collateral=load_tdx_collateral(self._store, fmspc, ca),
+                expected_report_data=expected_report_data,
+                now=now,
+            )
+        if evidence.tee is TeeType.SIMULATED:
+            if self._simulation is None:
+                raise SimulatedEvidenceRefusedError("this gateway does not accept simulated Evidence")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SimulatedTeeWarning)
+                return verify_simulated_cpu_report(
+                    evidence.report,
+                    certificates=evidence.certificates,
+                    roots=self._simulation.roots,
+                    expected_report_data=expected_report_data,
+                    now=now,
+                )
+        raise EvidenceMalformedError(f"unknown TEE type {evidence.tee!r}")
+
+    def _gpu_collateral(self, *, simulated: bool) -> NvidiaCollateral:
+        if simulated:
+            if self._simulation is None:
+                raise SimulatedEvidenceRefusedError("this gateway does not accept simulated Evidence")
+            return NvidiaCollateral(self._simulation.nvidia, self._simulation.rims)
+        return NvidiaCollateral(self._real_nvidia_anchors(), StoreRims(self._store), self._ocsp_responses())
+
+    def _real_nvidia_anchors(self) -> NvidiaTrustAnchors:
+        if self._nvidia is None:
+            device = self._store.get(ItemKind.ROOT, PinnedRoot.NVIDIA_DEVICE.value)
+            rim = self._store.get(ItemKind.ROOT, PinnedRoot.NVIDIA_RIM.value)
+            if device is None or rim is None:
+                raise CollateralMissingError("the collateral store has no NVIDIA device or RIM root")
+            self._nvidia = nvidia_trust_anchors(device, rim)
+        return self._nvidia
+
+    def _ocsp_responses(self) -> tuple[bytes, ...]:
+        responses = []
+        for item in self._store.items():
+            if item.kind is ItemKind.NVIDIA_OCSP:
+                data = self._store.get(item.kind, item.key)
+                if data is not None:
+                    responses.append(data)
+        return tuple(responses)
+
+
+def _tdx_platform(quote: bytes) -> tuple[str, str]:
+    """(FMSPC, "platform" | "processor") of the PCK certificate inside a TDX quote.
+
+    Raises:
+        EvidenceMalformedError: the quote or its PCK certificate does not parse.
+    """
+    parsed = parse_quote(quote)
+    try:
+        extension = dcap_qvl.parse_pck_extension_from_pem(parsed.pck_chain_pem.rstrip(b"\0"))
+    except ValueError as exc:
+        raise EvidenceMalformedError(f"the PCK certificate's SGX extension does not parse: {exc}") from exc
+    chain = load_pem_chain(parsed.pck_chain_pem)
+    issuer = common_name(chain[1]) if len(chain) > 1 else ""
+    return extension.fmspc.hex(), "processor" if "Processor" in issuer else "platform"
