@@ -5,9 +5,7 @@ encrypt it into an envelope with a fresh data key, decrypt it again, check the b
 throughput. Later issues grow it into the full gateway + runner demo.
 """
 
-import csv
 import hashlib
-import random
 import tempfile
 import time
 from pathlib import Path
@@ -17,35 +15,10 @@ import typer
 
 from enclave_runner.protocol.envelope import decrypt_file, encrypt_file
 from gateway.cli.console import byte_progress, stdout
+from gateway.demo.dataset import write_sample_patients
 from gateway.keyfiles import load_or_create_data_key
 
 MIB = 1 << 20
-
-
-def write_sample_patients(path: Path, rows: int, seed: int = 7) -> None:
-    """Write a CSV of synthetic patient records (no real person: every value is drawn from a seeded RNG)."""
-    rng = random.Random(seed)  # noqa: S311 - synthetic demo data, not secrets.
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["patient_id", "age", "sex", "bmi", "systolic_bp", "hba1c", "smoker", "readmitted"])
-        for n in range(rows):
-            age = rng.randint(18, 90)
-            bmi = round(rng.gauss(27, 5), 1)
-            systolic = int(rng.gauss(125 + age / 4, 15))
-            hba1c = round(rng.gauss(5.6 + (bmi - 27) / 20, 0.8), 1)
-            smoker = rng.random() < 0.2
-            risk = (
-                -6
-                + age / 30
-                + (bmi - 27) / 6
-                + (systolic - 120) / 40
-                + (hba1c - 5.6)
-                + (0.8 if smoker else 0)
-            )
-            readmitted = rng.random() < 1 / (1 + 2.718281828 ** (-risk))
-            writer.writerow(
-                [f"P{n:07d}", age, rng.choice("FM"), bmi, systolic, hba1c, int(smoker), int(readmitted)]
-            )
 
 
 def demo(
