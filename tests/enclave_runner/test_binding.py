@@ -98,7 +98,10 @@ def test_enrollment_binding_names_the_node_and_differs_from_the_release_binding(
 
 @pytest.mark.parametrize(
     ("nonce", "node_id"),
-    [pytest.param(NONCE[:16], ENROLLMENT_NODE, id="short nonce"), pytest.param(NONCE, "", id="empty node id")],
+    [
+        pytest.param(NONCE[:16], ENROLLMENT_NODE, id="short nonce"),
+        pytest.param(NONCE, "", id="empty node id"),
+    ],
 )
 def test_enrollment_binding_refuses_bad_inputs(nonce: bytes, node_id: str) -> None:
     with pytest.raises(BindingError):
