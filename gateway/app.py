@@ -14,11 +14,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from gateway.api import artefacts, identity, ledger, nodes, operations, policies, problems
-from gateway.api.dependencies import permission_of
+from gateway.api.dependencies import api_routes, permission_of
 from gateway.api.middleware import GatewayMiddleware, Metrics
 from gateway.auth.tokens import TokenService
 from gateway.clock import Clock, SystemClock
@@ -143,8 +142,8 @@ def create_app(settings: Settings, seams: Seams = Seams()) -> FastAPI:
     app.add_middleware(GatewayMiddleware, metrics=metrics, max_request_bytes=settings.max_request_bytes)
     undeclared = [
         f"{sorted(route.methods or ())} {route.path}"
-        for route in app.routes
-        if isinstance(route, APIRoute) and permission_of(route) is None
+        for route in api_routes(app.router.routes)
+        if permission_of(route) is None
     ]
     if undeclared:
         raise ConfigurationError(f"routes without a declared permission: {', '.join(undeclared)}")

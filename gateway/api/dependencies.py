@@ -6,11 +6,13 @@ carries its permission as an attribute, so ``permission_of(route)`` can read it 
 refuses to start with a route that declares none, and the authorisation test reads the same.
 """
 
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import BaseRoute
 
 from gateway.auth.permissions import Caller, Permission
 from gateway.errors import PermissionDeniedError, TokenMissingError
@@ -65,6 +67,19 @@ def require(permission: Permission) -> Any:
     return Depends(authorised)
 
 
+def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
+    """Every API route under ``routes``, looking inside included routers.
+
+    FastAPI ≥ 0.160 keeps an included router as one entry instead of copying its routes.
+    """
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from api_routes(included.routes)
+
+
 def permission_of(route: APIRoute) -> Permission | None:
     """The permission a route declared through ``require`` (None: it declared none)."""
     found = [
@@ -79,4 +94,4 @@ def permission_of(route: APIRoute) -> Permission | None:
     return permission
 
 
-__all__ = ["Services", "bearer", "permission_of", "require"]
+__all__ = ["Services", "api_routes", "bearer", "permission_of", "require"]

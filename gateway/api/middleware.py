@@ -31,6 +31,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("ccgate_request_id", default=None)
 _WELL_FORMED_ID: Final = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 access_log = logging.getLogger("ccgate.access")
+error_log = logging.getLogger("ccgate.errors")
 
 
 def current_request_id() -> str | None:
@@ -93,7 +94,8 @@ class GatewayMiddleware:
         request_id = offered if _WELL_FORMED_ID.fullmatch(offered) else secrets.token_hex(12)
         token = _REQUEST_ID.set(request_id)
         started = time.perf_counter()
-        status = 500
+        status = 500  # Until a response starts; an exception before then is a 500.
+        started_response = False
         sent = 0
         received = 0
         limit = None if _is_upload(scope) else self.max_request_bytes
@@ -110,8 +112,9 @@ class GatewayMiddleware:
             return message
 
         async def tagged_send(message: Message) -> None:
-            nonlocal status, sent
+            nonlocal status, sent, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = int(message["status"])
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             elif message["type"] == "http.response.body":
@@ -121,45 +124,55 @@ class GatewayMiddleware:
         try:
             declared = headers.get(b"content-length")
             if limit is not None and declared is not None and declared.isdigit() and int(declared) > limit:
-                await _too_large(scope, receive, tagged_send, request_id, limit)
+                detail = f"request bodies are limited to {limit} bytes"
+                problem = (413, RequestTooLargeError.code, "Request too large", detail)
+                await _send_problem(scope, receive, tagged_send, request_id, problem)
             else:
                 await self.app(scope, counted_receive, tagged_send)
+        except Exception:
+            # Whatever escaped the problem table is answered here, while the request id is still
+            # known, as a 500 problem with no internals; the traceback goes to the log only.
+            error_log.exception("unhandled error")
+            if started_response:
+                raise  # The response had started: nothing more can be said to the client.
+            problem = (500, "internal.error", "Internal error", "the gateway failed; see its logs")
+            await _send_problem(scope, receive, tagged_send, request_id, problem)
         finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = str(getattr(route, "path", "unmatched"))
-            method = str(scope.get("method", ""))
-            self.metrics.requests.labels(method, template, str(status)).inc()
-            self.metrics.latency.labels(method, template).observe(elapsed)
-            self.metrics.bytes_in.inc(received)
-            self.metrics.bytes_out.inc(sent)
-            access_log.info(
-                "%s %s %d",
-                method,
-                template,
-                status,
-                extra={
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 3),
-                    "bytes_in": received,
-                    "bytes_out": sent,
-                },
-            )
+            self._record(scope, status, time.perf_counter() - started, received, sent)
             _REQUEST_ID.reset(token)
 
+    def _record(self, scope: Scope, status: int, elapsed: float, received: int, sent: int) -> None:
+        """Count the request in the metrics and write its access log line (no query string, no headers)."""
+        template = str(getattr(scope.get("route"), "path", "unmatched"))
+        method = str(scope.get("method", ""))
+        self.metrics.requests.labels(method, template, str(status)).inc()
+        self.metrics.latency.labels(method, template).observe(elapsed)
+        self.metrics.bytes_in.inc(received)
+        self.metrics.bytes_out.inc(sent)
+        extra = {
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 3),
+            "bytes_in": received,
+            "bytes_out": sent,
+        }
+        access_log.info("%s %s %d", method, template, status, extra=extra)
 
-async def _too_large(scope: Scope, receive: Receive, send: Send, request_id: str, limit: int) -> None:
-    """Refuse a body by its declared length before reading any of it."""
-    problem = Problem(
-        type="urn:ccgate:problem:" + RequestTooLargeError.code,
-        title="Request too large",
-        status=413,
-        detail=f"request bodies are limited to {limit} bytes",
-        code=RequestTooLargeError.code,
+
+async def _send_problem(
+    scope: Scope, receive: Receive, send: Send, request_id: str, problem: tuple[int, str, str, str]
+) -> None:
+    """Answer with a problem+json body from here, outside the app's own exception handlers."""
+    status, code, title, detail = problem
+    body = Problem(
+        type="urn:ccgate:problem:" + code,
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
         instance=str(scope.get("path", "")),
         request_id=request_id,
     )
     response = JSONResponse(
-        problem.model_dump(exclude_none=True), status_code=413, media_type="application/problem+json"
+        body.model_dump(exclude_none=True), status_code=status, media_type="application/problem+json"
     )
     await response(scope, receive, send)

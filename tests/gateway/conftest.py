@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from gateway.app import Seams, create_app
@@ -41,7 +42,7 @@ def _libpq(url: str, database: str | None = None) -> str:
 
 def _admin_execute(sql: str) -> None:
     with psycopg.connect(_libpq(POSTGRES_ADMIN_URL), autocommit=True, connect_timeout=3) as connection:
-        connection.execute(sql)  # type: ignore[arg-type]  # test-made identifiers, not user input.
+        connection.execute(sql.encode())  # Identifiers made by the test itself, never user input.
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +95,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def gateway_settings(database_url: str, tmp_path: Path) -> Settings:
 
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, allow_simulated_tee=True)
+    return Settings(
+        data_dir=tmp_path / "data", database_url=SecretStr(database_url), allow_simulated_tee=True
+    )
 
 
 @pytest.fixture

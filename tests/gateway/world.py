@@ -82,9 +82,10 @@ class World:
         headers = {**party.as_(Role.OWNER), "Content-Type": "application/octet-stream"}
         if digest:
             headers["Content-Digest"] = content_digest(envelope)
-        return self.client.put(
+        response: Response = self.client.put(
             f"/v1/artefacts/{artefact_id}/versions/{version}/content", content=envelope, headers=headers
         )
+        return response
 
     def deposit(
         self, party: Party, artefact_id: str, version: int, key: bytes, envelope: bytes, **overrides: Any
@@ -98,9 +99,10 @@ class World:
             "ciphertext_digest": hashlib.sha256(envelope).hexdigest(),
             **overrides,
         }
-        return self.client.put(
+        response: Response = self.client.put(
             f"/v1/artefacts/{artefact_id}/versions/{version}/key", json=body, headers=party.as_(Role.OWNER)
         )
+        return response
 
     def ready_artefact(
         self, party: Party, name: str, size: int = 5000
@@ -144,6 +146,7 @@ class World:
             tee, cpu_id or node["cpu_id"], report_data, node["gpu_serials"] if serials is None else serials
         )
         body = {"nonce": nonce or challenge["nonce"], "evidence": evidence_json(bundle)}
-        return self.client.post(
+        response: Response = self.client.post(
             f"/v1/nodes/{node['id']}/enrollment", json=body, headers=headers or self.cloud.as_(Role.PROVIDER)
         )
+        return response

@@ -1,4 +1,4 @@
-"""Artefacts through the API: the whole owner flow, versions, retire, and every way an upload or deposit is refused."""
+"""Artefacts through the API: the owner flow, versions, retiring, and every way an upload or deposit fails."""
 
 import base64
 import hashlib
@@ -9,6 +9,7 @@ import pytest
 
 from enclave_runner.protocol.sealing import SealContext, seal_data_key
 from gateway.domain import Role
+from gateway.storage.schema import ArtefactVersion
 from tests.gateway.world import World, content_digest, make_envelope
 
 
@@ -40,10 +41,9 @@ def test_the_sealed_key_is_stored_exactly_as_sealed(world: World) -> None:
     artefact, _key, _envelope = world.ready_artefact(world.acme, "exact")
     kek = world.ok(world.client.get("/v1/kek", headers=world.acme.as_(Role.OWNER)))
     with world.services.db.transaction() as session:
-        from gateway.storage.schema import ArtefactVersion
-
         row = session.get(ArtefactVersion, (artefact["id"], 1))
-        assert row is not None and row.sealed_key is not None
+        assert row is not None
+        assert row.sealed_key is not None
         assert row.kek_id == kek["kek_id"]
         stored = row.sealed_key
     # What the gateway keeps opens only with the KEK and only in the deposit context.
@@ -301,7 +301,8 @@ def test_an_artefact_can_pin_a_policy_of_its_tenant_only(world: World) -> None:
         201,
     )
     pinned = world.create_artefact(world.acme, "pinned", policy={"name": "strict", "version": 1})
-    assert pinned["policy"]["version"] == 1 and len(pinned["policy"]["digest"]) == 64
+    assert pinned["policy"]["version"] == 1
+    assert len(pinned["policy"]["digest"]) == 64
     missing = world.client.post(
         "/v1/artefacts",
         json={"kind": "model", "name": "other", "policy": {"name": "strict", "version": 1}},

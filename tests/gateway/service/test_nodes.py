@@ -2,11 +2,13 @@
 
 import base64
 import os
+from typing import Any
 
 import pytest
 
 from attestation.evidence import TeeType
 from gateway.domain import Role
+from gateway.services.evidence_verification import UnavailableEvidenceVerifier
 from tests.gateway.fakes import evidence_json, fake_evidence
 from tests.gateway.world import World, bearer
 
@@ -16,7 +18,8 @@ def test_a_node_enrols_with_evidence_bound_to_the_nonce_and_its_hardware(world: 
     assert registered["node"]["state"] == "pending"
     node = world.ok(world.enroll(registered))
     assert node["state"] == "active"
-    assert node["evidence_digest"] and node["enrolled_at"]
+    assert node["evidence_digest"]
+    assert node["enrolled_at"]
     assert world.verifier.calls == 1
 
 
@@ -104,7 +107,8 @@ def test_an_active_node_does_not_enrol_again(world: World) -> None:
     again = world.client.post(
         f"/v1/nodes/{registered['node']['id']}/enrollment-challenge", headers=world.cloud.as_(Role.PROVIDER)
     )
-    assert again.status_code == 409 and again.json()["code"] == "node.state"
+    assert again.status_code == 409
+    assert again.json()["code"] == "node.state"
 
 
 def test_hardware_claimed_by_another_live_node_is_refused(world: World) -> None:
@@ -119,7 +123,8 @@ def test_hardware_claimed_by_another_live_node_is_refused(world: World) -> None:
             "gpu_count": 1,
         }
         response = world.client.post("/v1/nodes", json=body, headers=world.cloud.as_(Role.PROVIDER))
-        assert response.status_code == 409 and response.json()["code"] == "node.hardware_claimed"
+        assert response.status_code == 409
+        assert response.json()["code"] == "node.hardware_claimed"
 
 
 def test_gpu_count_must_match_the_serials(world: World) -> None:
@@ -132,7 +137,8 @@ def test_gpu_count_must_match_the_serials(world: World) -> None:
         "gpu_count": 2,
     }
     response = world.client.post("/v1/nodes", json=body, headers=world.cloud.as_(Role.PROVIDER))
-    assert response.status_code == 422 and response.json()["code"] == "request.invalid"
+    assert response.status_code == 422
+    assert response.json()["code"] == "request.invalid"
 
 
 def test_a_provider_without_approved_kyc_cannot_register_nodes(world: World) -> None:
@@ -152,7 +158,8 @@ def test_a_provider_without_approved_kyc_cannot_register_nodes(world: World) -> 
         "gpu_count": 0,
     }
     response = world.client.post("/v1/nodes", json=body, headers=world.cloud.as_(Role.PROVIDER))
-    assert response.status_code == 409 and response.json()["code"] == "provider.kyc_not_approved"
+    assert response.status_code == 409
+    assert response.json()["code"] == "provider.kyc_not_approved"
 
 
 def test_security_quarantines_reinstates_and_revokes_and_revocation_kills_the_credential(
@@ -163,25 +170,24 @@ def test_security_quarantines_reinstates_and_revokes_and_revocation_kills_the_cr
     node_id = registered["node"]["id"]
     security = world.cloud.as_(Role.SECURITY)
 
-    def move(state: str) -> dict[str, object]:
-        return world.client.put(
-            f"/v1/nodes/{node_id}/state", json={"state": state, "reason": "audit"}, headers=security
-        ).json()  # type: ignore[no-any-return]
+    def move(state: str) -> Any:
+        body = {"state": state, "reason": "audit"}
+        return world.client.put(f"/v1/nodes/{node_id}/state", json=body, headers=security).json()
 
     assert move("quarantined")["state"] == "quarantined"
     assert move("active")["state"] == "active"
     assert move("revoked")["state"] == "revoked"
     assert move("active")["code"] == "node.state"
     refused = world.client.get("/v1/whoami", headers=bearer(registered["credential"]["token"]))
-    assert refused.status_code == 401 and refused.json()["code"] == "auth.token_revoked"
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "auth.token_revoked"
     # A revoked node's hardware may be registered again (e.g. after repair and a new identity check).
     world.register_node("n1-again", "c1", ["g1"])
 
 
 def test_the_enrolment_verifier_seam_fails_closed_when_nothing_is_wired(world: World) -> None:
-    from gateway.services.evidence_verification import UnavailableEvidenceVerifier
-
     object.__setattr__(world.services, "evidence_verifier", UnavailableEvidenceVerifier())
     registered = world.register_node("n1", "c1", ["g1"])
     response = world.enroll(registered)
-    assert response.status_code == 503 and response.json()["code"] == "verifier.unavailable"
+    assert response.status_code == 503
+    assert response.json()["code"] == "verifier.unavailable"

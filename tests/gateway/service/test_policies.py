@@ -33,11 +33,14 @@ def test_versions_are_immutable_and_identical_uploads_are_idempotent(world: Worl
     again = world.client.post(
         "/v1/policies", json={"document": STRICT}, headers=world.acme.as_(Role.SECURITY)
     )
-    assert again.status_code == 200 and again.json()["id"] == first["id"]
+    assert again.status_code == 200
+    assert again.json()["id"] == first["id"]
     second = _upload(world, STRICT.replace("equals: false", "equals: true"), Role.OWNER)
-    assert second["version"] == 2 and second["digest"] != first["digest"]
+    assert second["version"] == 2
+    assert second["digest"] != first["digest"]
     shown = world.ok(world.client.get("/v1/policies/strict?version=1", headers=world.acme.as_(Role.OWNER)))
-    assert shown["source"] == STRICT and shown["digest"] == first["digest"]
+    assert shown["source"] == STRICT
+    assert shown["digest"] == first["digest"]
     assert (
         world.ok(world.client.get("/v1/policies/strict", headers=world.acme.as_(Role.OWNER)))["version"] == 2
     )
@@ -45,11 +48,15 @@ def test_versions_are_immutable_and_identical_uploads_are_idempotent(world: Worl
 
 def test_the_digest_ignores_layout_but_not_content(world: World) -> None:
     first = _upload(world, STRICT)
-    reflowed = "kind: ReleasePolicy\napiVersion: ccgate/v1\nmetadata: {name: strict}\nspec: {rules: [{id: no-debug, claim: cpu0.debug, equals: false}]}\n"
+    reflowed = (
+        "kind: ReleasePolicy\napiVersion: ccgate/v1\nmetadata: {name: strict}\n"
+        "spec: {rules: [{id: no-debug, claim: cpu0.debug, equals: false}]}\n"
+    )
     again = world.client.post(
         "/v1/policies", json={"document": reflowed}, headers=world.acme.as_(Role.SECURITY)
     )
-    assert again.status_code == 200 and again.json()["digest"] == first["digest"]
+    assert again.status_code == 200
+    assert again.json()["digest"] == first["digest"]
 
 
 def test_diff_shows_what_changed(world: World) -> None:
@@ -105,7 +112,10 @@ def test_an_oversized_document_is_refused(world: World) -> None:
 
 
 def test_reference_values_are_documents_of_their_own_kind(world: World) -> None:
-    document = "apiVersion: ccgate/v1\nkind: ReferenceValues\nmetadata: {name: runner-measurements}\nspec: {values: [abc]}\n"
+    document = (
+        "apiVersion: ccgate/v1\nkind: ReferenceValues\nmetadata: {name: runner-measurements}\n"
+        "spec: {values: [abc]}\n"
+    )
     written = _upload(world, document, collection="reference-values")
     assert written["kind"] == "ReferenceValues"
     refused = world.client.post(
