@@ -9,7 +9,18 @@ import sys
 import typer
 import typer.main
 
-from gateway.cli import bench_commands, demo_commands, envelope_commands, evidence_commands
+from gateway.cli import (
+    admin_commands,
+    artefact_commands,
+    bench_commands,
+    demo_commands,
+    envelope_commands,
+    evidence_commands,
+    ledger_commands,
+    node_commands,
+    policy_commands,
+    server_commands,
+)
 from gateway.cli.console import error_code, stderr
 
 app = typer.Typer(
@@ -23,6 +34,14 @@ envelope_commands.register(app)
 app.command("demo")(demo_commands.demo)
 app.add_typer(bench_commands.app, name="bench")
 app.add_typer(evidence_commands.app, name="evidence")
+app.command("serve")(server_commands.serve)
+app.add_typer(server_commands.db_app, name="db")
+app.add_typer(admin_commands.app, name="admin")
+app.add_typer(artefact_commands.app, name="artefact")
+app.add_typer(node_commands.app, name="node")
+app.add_typer(policy_commands.policy_app, name="policy")
+app.add_typer(policy_commands.reference_app, name="ref-values")
+app.add_typer(ledger_commands.app, name="ledger")
 
 
 def main(argv: list[str] | None = None) -> None:
