@@ -12,8 +12,6 @@ from typing import Annotated, Final
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from gateway.errors import ConfigurationError
 
@@ -91,6 +89,10 @@ class Settings(BaseSettings):
             ConfigurationError: production mode with the simulated TEE, a placeholder database
                 password, or an unparsable database URL.
         """
+        # Imported here so that client-side commands, which never check server settings, skip SQLAlchemy.
+        from sqlalchemy.engine import make_url  # noqa: PLC0415
+        from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
         try:
             url = make_url(self.sqlalchemy_url)
         except ArgumentError as exc:

@@ -5,11 +5,9 @@ from typing import Annotated
 
 import typer
 
-from gateway.app import build_services, prepare
 from gateway.cli.console import print_json, stdout
 from gateway.cli.remote import JsonOption, TokenOption, UrlOption, connect, show, show_many
 from gateway.domain import KycStatus, Role, TenantKind
-from gateway.services import identity
 from gateway.settings import Settings
 
 app = typer.Typer(help="Platform administration (admin role).", no_args_is_help=True)
@@ -38,6 +36,10 @@ def bootstrap(
 
     Refuses if the gateway was bootstrapped before.
     """
+    # Imported here: building the service layer costs most of a second that no other command needs.
+    from gateway.app import build_services, prepare  # noqa: PLC0415
+    from gateway.services import identity  # noqa: PLC0415
+
     settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
     services = build_services(settings)
     try:

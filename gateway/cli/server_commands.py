@@ -8,8 +8,6 @@ import typer
 
 from gateway.cli.console import print_json, stdout
 from gateway.settings import Settings
-from gateway.storage import migrate
-from gateway.storage.database import make_engine
 
 db_app = typer.Typer(help="The gateway's database.", no_args_is_help=True)
 
@@ -55,6 +53,9 @@ def serve(
 @db_app.command("upgrade")
 def upgrade(data_dir: DataDirOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Apply the schema migrations (the gateway also does this on every start)."""
+    from gateway.storage import migrate  # noqa: PLC0415 - alembic loads only for this command.
+    from gateway.storage.database import make_engine  # noqa: PLC0415 - as above.
+
     settings = _settings(data_dir)
     settings.check()
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.storage.database import make_engine
 from tests.gateway.fakes import FakeEvidenceVerifier
+from tests.gateway.live import LiveGateway
 from tests.gateway.world import Party, World
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -134,3 +135,12 @@ def world(gateway_settings: Settings) -> Iterator[World]:
         )
         assert approved.status_code == 200, approved.text
         yield World(app, client, services, verifier, admin, acme, globex, cloud)
+
+
+@pytest.fixture
+def live_gateway(database_url: str, tmp_path: Path) -> Iterator[LiveGateway]:
+    gateway = LiveGateway(tmp_path / "data", database_url)
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
