@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,7 @@ def _principal(gateway: LiveGateway, admin: str, tenant: str, name: str, role: s
     return str(made["token"]["token"])
 
 
+@pytest.mark.slow
 def test_the_personas_work_through_the_cli(live_gateway: LiveGateway, tmp_path: Path) -> None:
     gateway = live_gateway
     admin = gateway.bootstrap()
