@@ -111,7 +111,8 @@ async def _receive(
     """Write the body to ``incoming`` one buffer behind the network; return the first bytes (the header)."""
     loop = asyncio.get_running_loop()
     head = bytearray()
-    buffer = bytearray()
+    batch: list[bytes] = []
+    batched = 0
     pending: asyncio.Future[None] | None = None
     received = 0
     try:
@@ -121,17 +122,18 @@ async def _receive(
                 raise UploadTooLargeError("the body is longer than its Content-Length")
             if len(head) < HEADER_SIZE:
                 head += chunk[: HEADER_SIZE - len(head)]
-            buffer += chunk
-            if len(buffer) >= buffer_size:
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= buffer_size:
                 if pending is not None:
                     await pending
-                pending = loop.run_in_executor(None, incoming.write, buffer)
-                buffer = bytearray()
+                pending = loop.run_in_executor(None, incoming.write, batch)
+                batch, batched = [], 0
         if pending is not None:
             await pending
             pending = None
-        if buffer:
-            await loop.run_in_executor(None, incoming.write, buffer)
+        if batch:
+            await loop.run_in_executor(None, incoming.write, batch)
     finally:
         if pending is not None:
             # Let the worker finish before the caller discards the file under it.
