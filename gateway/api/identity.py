@@ -26,7 +26,7 @@ from gateway.schemas.identity import (
 from gateway.services import identity, keks
 
 router = APIRouter(prefix="/v1", responses=OBJECT_PROBLEMS)
-TenantIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
+IdPath = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 def token_out(issued: IssuedToken) -> TokenOut:
@@ -63,7 +63,7 @@ def list_tenants(
 
 @router.get("/tenants/{tenant_id}", tags=["admin"])
 def get_tenant(
-    tenant_id: TenantIdPath, services: Services, _: Annotated[Caller, require(Permission.TENANT_ADMIN)]
+    tenant_id: IdPath, services: Services, _: Annotated[Caller, require(Permission.TENANT_ADMIN)]
 ) -> TenantOut:
     """One tenant."""
     return TenantOut.model_validate(identity.get_tenant(services, tenant_id))
@@ -71,7 +71,7 @@ def get_tenant(
 
 @router.post("/tenants/{tenant_id}/principals", status_code=status.HTTP_201_CREATED, tags=["admin"])
 def create_principal(
-    tenant_id: TenantIdPath,
+    tenant_id: IdPath,
     body: PrincipalCreate,
     services: Services,
     caller: Annotated[Caller, require(Permission.TENANT_ADMIN)],
@@ -87,7 +87,7 @@ def create_principal(
 
 @router.get("/tenants/{tenant_id}/principals", tags=["admin"])
 def list_principals(
-    tenant_id: TenantIdPath, services: Services, _: Annotated[Caller, require(Permission.TENANT_ADMIN)]
+    tenant_id: IdPath, services: Services, _: Annotated[Caller, require(Permission.TENANT_ADMIN)]
 ) -> list[PrincipalOut]:
     """The principals of a tenant."""
     return [PrincipalOut.model_validate(p) for p in identity.list_principals(services, tenant_id)]
@@ -95,7 +95,7 @@ def list_principals(
 
 @router.post("/principals/{principal_id}/tokens", status_code=status.HTTP_201_CREATED, tags=["admin"])
 def issue_token(
-    principal_id: TenantIdPath,
+    principal_id: IdPath,
     body: TokenCreate,
     services: Services,
     caller: Annotated[Caller, require(Permission.TENANT_ADMIN)],
@@ -106,7 +106,7 @@ def issue_token(
 
 @router.delete("/tokens/{jti}", tags=["admin"])
 def revoke_token(
-    jti: TenantIdPath, services: Services, caller: Annotated[Caller, require(Permission.TENANT_ADMIN)]
+    jti: IdPath, services: Services, caller: Annotated[Caller, require(Permission.TENANT_ADMIN)]
 ) -> RevokedTokenOut:
     """Put a token on the deny-list."""
     return RevokedTokenOut.model_validate(identity.revoke_token(services, caller, jti))
@@ -130,7 +130,7 @@ def list_providers(
 
 @router.put("/providers/{tenant_id}/kyc", tags=["admin"])
 def set_kyc(
-    tenant_id: TenantIdPath,
+    tenant_id: IdPath,
     body: KycUpdate,
     services: Services,
     caller: Annotated[Caller, require(Permission.PROVIDER_ADMIN)],

@@ -44,7 +44,7 @@ def test_sigkill_mid_upload_leaves_no_content_no_blob_and_a_ledger_that_verifies
         f"{gateway.url}/v1/artefacts", json={"kind": "dataset", "name": "big"}, headers=owner
     ).json()
     incoming = gateway.data_dir / "blobs" / "incoming"
-    halfway = threading.Event()
+    halfway, released = threading.Event(), threading.Event()
     size = 200 * MIB
 
     def body() -> Iterator[bytes]:
@@ -52,7 +52,7 @@ def test_sigkill_mid_upload_leaves_no_content_no_blob_and_a_ledger_that_verifies
         for sent in range(size // MIB):
             if sent == 100:
                 halfway.set()
-                time.sleep(5)  # Hold the connection open while the test kills the server.
+                released.wait(30)  # Hold the connection open while the test kills the server.
             yield chunk
 
     def upload() -> None:
@@ -76,6 +76,7 @@ def test_sigkill_mid_upload_leaves_no_content_no_blob_and_a_ledger_that_verifies
     assert partial, "the upload never reached the server's incoming directory"
     assert partial[0].stat().st_size >= 50 * MIB
     gateway.kill()
+    released.set()
     worker.join(30)
 
     gateway.start()  # The restart removes what the killed upload left.
