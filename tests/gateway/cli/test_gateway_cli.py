@@ -194,3 +194,26 @@ def test_a_pinned_key_that_is_not_the_gateways_fails_verification(
     )
     assert done.returncode == 1
     assert "ledger.tree_head_invalid" in done.stderr.decode()
+
+
+def test_bootstrap_runs_once_and_db_upgrade_is_idempotent(tmp_path: Path) -> None:
+    env = {**os.environ, "CCGATE_DATA_DIR": str(tmp_path / "data")}
+    env.pop("CCGATE_DATABASE_URL", None)
+    upgraded = ccgate("db", "upgrade", "--json", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert json.loads(upgraded.stdout)["revision"] == "0001"
+    first = ccgate("admin", "bootstrap", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["token"].count(".") == 2
+    second = ccgate("admin", "bootstrap", env=env)
+    assert second.returncode == 1
+    assert second.stderr.decode().startswith("ccgate: admin.already_bootstrapped: ")
+    again = ccgate("db", "upgrade", "--json", env=env)
+    assert json.loads(again.stdout)["revision"] == "0001"
+    keys = tmp_path / "data" / "keys"
+    assert sorted(p.name for p in keys.iterdir() if p.is_file()) == [
+        "api-token.ed25519",
+        "attestation-token.ed25519",
+        "ledger.ed25519",
+    ]
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in keys.rglob("*") if p.is_file())
