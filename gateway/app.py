@@ -68,7 +68,7 @@ def build_services(settings: Settings, seams: Seams = Seams()) -> ServiceContext
         db=db,
         vault=vault,
         ledger=Ledger(vault, clock),
-        blobs=BlobStore(settings.blobs, fsync=settings.blob_fsync),
+        blobs=BlobStore(settings.blobs, fsync=settings.blob_fsync, buffer_size=settings.upload_chunk_bytes),
         clock=clock,
         tokens=TokenService(vault, clock, settings.token_issuer),
         policy_validator=seams.policy_validator or InterimPolicyValidator(settings.max_policy_bytes),
