@@ -92,7 +92,7 @@ def transfer(
     size: Annotated[int, typer.Option("--size", help="Plaintext bytes of the generated envelope.")] = GIB,
     directory: Annotated[
         Path | None,
-        typer.Option("--dir", help="Where the gateway's data lives (default /dev/shm when present)."),
+        typer.Option("--dir", help="Where the gateway's data lives (default: the temporary directory)."),
     ] = None,
     http: Annotated[
         str, typer.Option("--http", help="uvicorn HTTP implementation: httptools or h11.")
