@@ -191,3 +191,24 @@ def test_the_enrolment_verifier_seam_fails_closed_when_nothing_is_wired(world: W
     response = world.enroll(registered)
     assert response.status_code == 503
     assert response.json()["code"] == "verifier.unavailable"
+
+
+def test_a_gateway_without_the_simulated_tee_refuses_simulated_nodes_and_evidence(world: World) -> None:
+    registered = world.register_node("sim", "c1", ["g1"])
+    strict = world.services.settings.model_copy(update={"allow_simulated_tee": False})
+    object.__setattr__(world.services, "settings", strict)
+    body = {
+        "name": "sim-2",
+        "region": "eu",
+        "tee_type": "simulated",
+        "cpu_id": "c2",
+        "gpu_serials": [],
+        "gpu_count": 0,
+    }
+    refused = world.client.post("/v1/nodes", json=body, headers=world.cloud.as_(Role.PROVIDER))
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "enrollment.simulated_refused"
+    evidence = world.enroll(registered)
+    assert evidence.status_code == 422
+    assert evidence.json()["code"] == "enrollment.simulated_refused"
+    assert world.verifier.calls == 0
