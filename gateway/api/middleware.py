@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from gateway.errors import RequestTooLargeError
-from gateway.schemas.common import Problem
+from gateway.schemas.wire_types import Problem
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

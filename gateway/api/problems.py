@@ -20,7 +20,7 @@ from enclave_runner.protocol.errors import ProtocolError, SealedContextMismatchE
 from gateway import errors
 from gateway.api.middleware import current_request_id
 from gateway.ledger.records import LedgerRecordError
-from gateway.schemas.common import Problem
+from gateway.schemas.wire_types import Problem
 
 PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
 TYPE_PREFIX: Final = "urn:ccgate:problem:"

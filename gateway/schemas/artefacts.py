@@ -5,7 +5,15 @@ from datetime import datetime
 from pydantic import Field
 
 from gateway.domain import ArtefactKind, ArtefactState, VersionState
-from gateway.schemas.common import AwareDatetime, Base64, HexDigest, Label, Name, RequestModel, ResponseModel
+from gateway.schemas.wire_types import (
+    AwareDatetime,
+    Base64,
+    HexDigest,
+    Label,
+    Name,
+    RequestModel,
+    ResponseModel,
+)
 
 
 class PolicyRef(RequestModel):

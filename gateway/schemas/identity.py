@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import Field
 
 from gateway.domain import KycStatus, Role, TenantKind
-from gateway.schemas.common import Name, RequestModel, ResponseModel
+from gateway.schemas.wire_types import Name, RequestModel, ResponseModel
 
 
 class TenantCreate(RequestModel):

@@ -3,7 +3,7 @@
 from pydantic import JsonValue
 
 from gateway.ledger.records import TreeHead
-from gateway.schemas.common import ResponseModel
+from gateway.schemas.wire_types import ResponseModel
 
 
 class TreeHeadOut(ResponseModel):

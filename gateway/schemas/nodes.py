@@ -7,8 +7,8 @@ from pydantic import Field
 
 from attestation.evidence import CpuEvidence, EvidenceBundle, GpuArch, GpuEvidence, TeeType
 from gateway.domain import NodeState
-from gateway.schemas.common import Base64, Name, RequestModel, ResponseModel
 from gateway.schemas.identity import TokenOut
+from gateway.schemas.wire_types import Base64, Name, RequestModel, ResponseModel
 
 HardwareId = Field(pattern=r"^[0-9A-Za-z:._-]{1,256}$")
 

@@ -1,6 +1,6 @@
 """Health, readiness and the JWKS on the wire."""
 
-from gateway.schemas.common import ResponseModel
+from gateway.schemas.wire_types import ResponseModel
 
 
 class Health(ResponseModel):
