@@ -1,5 +1,8 @@
 """The bindings that tie Evidence to one session, one pair of runner keys and one job (DESIGN §5 step 3).
 
+``enrollment_report_data`` is the third binding: a node's enrolment Evidence answers a gateway nonce
+and names the node it enrols, so it cannot be replayed to enrol another node.
+
 ``report_data`` goes into the CPU report's 64-byte report-data field; ``gpu_nonce`` is the 32-byte
 SPDM nonce every GPU signs. Both are recomputed by the gateway from what it issued and what the
 runner posted, so Evidence produced for another session, another key or another job cannot verify.
@@ -12,6 +15,7 @@ from enclave_runner.protocol.errors import BindingError
 
 REPORT_DATA_LABEL: Final = b"ccgate/v1/report-data"
 GPU_NONCE_LABEL: Final = b"ccgate/v1/gpu-nonce"
+ENROLLMENT_LABEL: Final = b"ccgate/v1/enrollment"
 
 NONCE_SIZE: Final = 32
 X25519_PUBLIC_KEY_SIZE: Final = 32
@@ -62,3 +66,21 @@ def gpu_nonce(report_data_value: bytes) -> bytes:
     """
     _require("report_data", report_data_value, REPORT_DATA_SIZE)
     return hashlib.sha256(GPU_NONCE_LABEL + bytes(report_data_value)).digest()
+
+
+def enrollment_report_data(nonce: bytes, node_id: str) -> bytes:
+    """Compute the 64-byte report data of a node's enrolment Evidence.
+
+    ``SHA-512("ccgate/v1/enrollment" ‖ lp(nonce) ‖ lp(utf8(node_id)))``; the GPUs answer
+    ``gpu_nonce`` of it, exactly as during a release.
+
+    Raises:
+        BindingError: the nonce is not 32 bytes or the node id is empty.
+    """
+    _require("nonce", nonce, NONCE_SIZE)
+    if not node_id:
+        raise BindingError("node_id must not be empty")
+    hasher = hashlib.sha512(ENROLLMENT_LABEL)
+    for part in (bytes(nonce), node_id.encode("utf-8")):
+        hasher.update(length_prefixed(part))
+    return hasher.digest()

@@ -179,3 +179,58 @@ def policy(
 ) -> None:
     """Decisions per second and µs per decision of the production baseline on a sample node."""
     print_policy_bench(run_policy_bench(decisions, gpus), as_json)
+
+
+@app.command("transfer")
+def transfer(
+    size: Annotated[int, typer.Option("--size", help="Plaintext bytes of the generated envelope.")] = GIB,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Where the gateway's data lives (default: the temporary directory)."),
+    ] = None,
+    http: Annotated[
+        str, typer.Option("--http", help="uvicorn HTTP implementation: httptools or h11.")
+    ] = "httptools",
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Client upload chunk size in bytes.")] = 4
+    << 20,
+    repeat: Annotated[
+        int, typer.Option("--repeat", min=1, help="Runs; the best and the median are shown.")
+    ] = 3,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Upload and download an envelope through a real gateway on loopback; print MB/s for each."""
+    from gateway.bench.transfer import TARGET_MB_PER_SECOND, run_transfer_bench  # noqa: PLC0415 - bench only.
+
+    report = run_transfer_bench(size, directory=directory, http=http, chunk_size=chunk_size, repeat=repeat)
+    directions = (("upload", report.upload_seconds), ("download", report.download_seconds))
+    if as_json:
+        print_json(
+            {
+                "bytes": report.size,
+                "directory": report.directory,
+                "http": report.http,
+                "chunk_size": report.chunk_size,
+                "target_mb_per_second": TARGET_MB_PER_SECOND,
+                "notes": report.notes,
+                **{
+                    name: {
+                        "seconds": seconds,
+                        "best_mb_per_second": report.rate(seconds, best=True),
+                        "median_mb_per_second": report.rate(seconds, best=False),
+                    }
+                    for name, seconds in directions
+                },
+            }
+        )
+        return
+    table = Table(title=f"transfer through the gateway, {report.size / GIB:.2f} GiB envelope, {report.http}")
+    for column in ("direction", "runs (s)", "best MB/s", "median MB/s", "goal", ""):
+        table.add_column(column, justify="left" if column in {"direction", ""} else "right")
+    for name, seconds in directions:
+        best, median = report.rate(seconds, best=True), report.rate(seconds, best=False)
+        verdict = "met" if median >= TARGET_MB_PER_SECOND else "MISSED (median)"
+        runs = " ".join(f"{s:.2f}" for s in seconds)
+        table.add_row(name, runs, f"{best:,.0f}", f"{median:,.0f}", f"≥ {TARGET_MB_PER_SECOND:.0f}", verdict)
+    stdout.print(table)
+    for note in report.notes:
+        stdout.print(f"note: {note}")

@@ -10,12 +10,18 @@ import typer
 import typer.main
 
 from gateway.cli import (
+    admin_commands,
+    artefact_commands,
     bench_commands,
     collateral_commands,
     demo_commands,
     envelope_commands,
     evidence_commands,
+    ledger_commands,
+    node_commands,
     policy_commands,
+    policy_remote_commands,
+    server_commands,
     sim_commands,
 )
 from gateway.cli.console import error_code, stderr
@@ -33,7 +39,15 @@ app.add_typer(bench_commands.app, name="bench")
 app.add_typer(evidence_commands.app, name="evidence")
 app.add_typer(collateral_commands.app, name="collateral")
 app.add_typer(sim_commands.app, name="sim")
+app.command("serve")(server_commands.serve)
+app.add_typer(server_commands.db_app, name="db")
+app.add_typer(admin_commands.app, name="admin")
+app.add_typer(artefact_commands.app, name="artefact")
+app.add_typer(node_commands.app, name="node")
+policy_remote_commands.register_remote(policy_commands.app)
 app.add_typer(policy_commands.app, name="policy")
+app.add_typer(policy_remote_commands.reference_app, name="ref-values")
+app.add_typer(ledger_commands.app, name="ledger")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,8 +1,11 @@
 """Offline verification of a ledger export: every entry, every tree head, every proof.
 
 The export is ``{"format": "ccgate-ledger-export/v1", "keys": {key_id: base64 Ed25519}, "entries":
-[{"entry": {...}, "tree_head": {...}}], "tree_heads": [...]}``. The verifier recomputes every leaf
-hash and the Merkle root after each entry, and checks it against that entry's signed tree head, so
+[{"entry": {...}, "leaf_hash": hex, "tree_head": {...}}], "tree_heads": [...]}``; ``leaf_hash`` is
+optional, and a redacted row (another tenant's entry, in an owner's export) is ``{"leaf_hash",
+"tree_head"}`` without the entry, which still lets the whole tree be recomputed. The verifier
+recomputes every leaf hash and the Merkle root after each entry, and checks it against that entry's
+signed tree head, so
 an edited, removed, inserted or reordered entry is reported by its index; standalone tree heads
 (periodic or fetched earlier by an auditor) must be consistent with the recomputed history.
 """
@@ -93,11 +96,80 @@ def audit_export(document: Mapping[str, object], trusted: Mapping[str, bytes] | 
 def _check_row(
     row: object, position: int, compact: CompactRange, keys: Mapping[str, bytes], report: AuditReport
 ) -> None:
-    if not isinstance(row, dict) or not isinstance(row.get("entry"), dict):
+    """Check one export row and append its leaf to ``compact``.
+
+    A row is ``{"entry", "tree_head"}``, optionally with the ``leaf_hash`` the gateway recorded at
+    append time, or — for another tenant's entry in a redacted export — ``{"leaf_hash",
+    "tree_head"}`` alone. When an entry and its recorded leaf hash disagree, the one that reproduces
+    the signed tree head continues the history, so a single edited row is reported at its own index
+    and the entries after it still verify.
+    """
+    if not isinstance(row, dict):
         report.problems.append(Problem("ledger.entry_malformed", "an entry row is not an object", position))
         compact.append(b"\x00" * 32)
         return
+    recorded = _recorded_leaf(row, position, report)
+    computed = _computed_leaf(row, position, report)
+    if computed is None and recorded is None:
+        if "entry" not in row:
+            report.problems.append(
+                Problem("ledger.entry_malformed", "the row has neither an entry nor a leaf hash", position)
+            )
+        compact.append(b"\x00" * 32)
+        return
+    head = _row_head(row, position, keys, report)
+    candidates = [leaf for leaf in (computed, recorded) if leaf is not None]
+    chosen = candidates[0]
+    if head is not None:
+        for leaf in candidates:
+            trial = compact.copy()
+            trial.append(leaf)
+            if trial.size == head.size and trial.root() == head.root:
+                chosen = leaf
+                break
+    if computed is not None and recorded is not None and computed != recorded:
+        report.problems.append(
+            Problem(
+                "ledger.entry_altered",
+                f"entry {position} does not hash to the leaf hash recorded when it was appended",
+                position,
+            )
+        )
+    compact.append(chosen)
+    already = any(p.index == position and p.code == "ledger.entry_altered" for p in report.problems)
+    if head is not None and (head.size != compact.size or head.root != compact.root()) and not already:
+        report.problems.append(
+            Problem(
+                "ledger.entry_altered",
+                f"the history up to entry {position} does not match the tree head signed at its append",
+                position,
+            )
+        )
+
+
+def _recorded_leaf(row: Mapping[str, object], position: int, report: AuditReport) -> bytes | None:
+    raw = row.get("leaf_hash")
+    if raw is None:
+        return None
+    try:
+        leaf = bytes.fromhex(str(raw))
+    except ValueError:
+        leaf = b""
+    if len(leaf) != 32:
+        report.problems.append(
+            Problem("ledger.entry_malformed", "the recorded leaf hash is malformed", position)
+        )
+        return None
+    return leaf
+
+
+def _computed_leaf(row: Mapping[str, object], position: int, report: AuditReport) -> bytes | None:
+    if "entry" not in row:
+        return None
     entry = row["entry"]
+    if not isinstance(entry, dict):
+        report.problems.append(Problem("ledger.entry_malformed", "the entry is not an object", position))
+        return None
     if entry.get("label") != ENTRY_LABEL:
         report.problems.append(
             Problem("ledger.entry_malformed", "the entry has no ccgate ledger label", position)
@@ -112,33 +184,31 @@ def _check_row(
             )
         )
     try:
-        compact.append(entry_leaf_hash(entry))
+        return entry_leaf_hash(entry)
     except ValueError as exc:
         report.problems.append(
             Problem("ledger.entry_malformed", f"entry is not canonical JSON: {exc}", position)
         )
-        compact.append(b"\x00" * 32)
+        return None
+
+
+def _row_head(
+    row: Mapping[str, object], position: int, keys: Mapping[str, bytes], report: AuditReport
+) -> TreeHead | None:
     head_json = row.get("tree_head")
     if not isinstance(head_json, dict):
         report.problems.append(
             Problem("ledger.tree_head_missing", "the entry has no signed tree head", position)
         )
-        return
+        return None
     try:
         head = TreeHead.from_json(head_json)
         verify_tree_head(head, keys)
     except LedgerRecordError as exc:
         report.problems.append(Problem("ledger.tree_head_invalid", str(exc), position))
-        return
+        return None
     report.tree_heads_checked += 1
-    if head.size != compact.size or head.root != compact.root():
-        report.problems.append(
-            Problem(
-                "ledger.entry_altered",
-                f"the history up to entry {position} does not match the tree head signed at its append",
-                position,
-            )
-        )
+    return head
 
 
 def _check_standalone_head(

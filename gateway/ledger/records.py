@@ -33,16 +33,21 @@ class EventKind(StrEnum):
 
     TENANT_CREATED = "tenant.created"
     PRINCIPAL_CREATED = "principal.created"
+    TOKEN_ISSUED = "token.issued"  # noqa: S105 - an event name, not a secret.
     TOKEN_REVOKED = "token.revoked"  # noqa: S105 - an event name, not a secret.
     ARTEFACT_CREATED = "artefact.created"
     ARTEFACT_UPLOADED = "artefact.uploaded"
+    ARTEFACT_VERSION_CREATED = "artefact.version_created"
+    ARTEFACT_POLICY_SET = "artefact.policy_set"
     ARTEFACT_RETIRED = "artefact.retired"
     KEY_DEPOSITED = "key.deposited"
+    KEK_CREATED = "kek.created"
     KEK_ROTATED = "kek.rotated"
     PROVIDER_REGISTERED = "provider.registered"
     PROVIDER_KYC_CHANGED = "provider.kyc_changed"
     NODE_REGISTERED = "node.registered"
     NODE_STATE_CHANGED = "node.state_changed"
+    ENROLLMENT_CHALLENGED = "enrollment.challenged"
     POLICY_WRITTEN = "policy.written"
     REFERENCE_VALUES_WRITTEN = "reference_values.written"
     BASELINE_SET = "baseline.set"

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from enclave_runner.protocol.binding import gpu_nonce, length_prefixed, report_data
+from enclave_runner.protocol.binding import enrollment_report_data, gpu_nonce, length_prefixed, report_data
 from enclave_runner.protocol.errors import BindingError
 
 NONCE = bytes(range(32))
@@ -71,3 +71,38 @@ def test_wrong_sized_inputs_are_refused(field: str, args: tuple[bytes, bytes, by
 def test_gpu_nonce_refuses_wrong_sized_report_data() -> None:
     with pytest.raises(BindingError):
         gpu_nonce(bytes(32))
+
+
+ENROLLMENT_NODE = "nod_" + "0" * 32
+# Pinned when the enrolment binding was fixed; a change here is a wire-protocol change.
+ENROLLMENT_KAT = (
+    "7cf2a286cbf77ba628ad90f3a1149e401dc2827a966983d51de15b0b2ddb1604"
+    "12f1498f6fa1a83151338c6c16fa013ecbb21aaaca6ca55c401bbc8f0c673a50"
+)
+
+
+def test_enrollment_report_data_follows_its_definition_and_known_answer() -> None:
+    message = b"ccgate/v1/enrollment"
+    for part in (NONCE, ENROLLMENT_NODE.encode()):
+        message += len(part).to_bytes(4, "big") + part
+    value = enrollment_report_data(NONCE, ENROLLMENT_NODE)
+    assert value == hashlib.sha512(message).digest()
+    assert value.hex() == ENROLLMENT_KAT
+
+
+def test_enrollment_binding_names_the_node_and_differs_from_the_release_binding() -> None:
+    value = enrollment_report_data(NONCE, ENROLLMENT_NODE)
+    assert enrollment_report_data(NONCE, "nod_" + "1" * 32) != value
+    assert value != report_data(NONCE, X25519, ED25519, MANIFEST)
+
+
+@pytest.mark.parametrize(
+    ("nonce", "node_id"),
+    [
+        pytest.param(NONCE[:16], ENROLLMENT_NODE, id="short nonce"),
+        pytest.param(NONCE, "", id="empty node id"),
+    ],
+)
+def test_enrollment_binding_refuses_bad_inputs(nonce: bytes, node_id: str) -> None:
+    with pytest.raises(BindingError):
+        enrollment_report_data(nonce, node_id)

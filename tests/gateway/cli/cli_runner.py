@@ -6,12 +6,13 @@ from pathlib import Path
 
 
 def ccgate(
-    *args: str | Path, stdin: bytes | None = None, cwd: Path | None = None
+    *args: str | Path, stdin: bytes | None = None, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "gateway.cli", *map(str, args)],
         input=stdin,
         capture_output=True,
         cwd=cwd,
+        env=env,
         check=False,
     )

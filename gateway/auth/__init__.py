@@ -1,0 +1,1 @@
+"""Identity and access: API tokens (JWTs), callers, and the one permission table."""

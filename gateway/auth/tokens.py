@@ -1,0 +1,147 @@
+"""API tokens: EdDSA JWTs signed by the gateway's token key, checked against the ``jti`` deny-list.
+
+Claims: ``iss`` (the gateway's public URL), ``aud`` (``ccgate-api``), ``sub`` (a principal or node
+id), ``tenant``, ``roles``, ``jti``, ``iat``, ``nbf``, ``exp``. Verification pins the algorithm to
+EdDSA (so ``alg: none`` and HMAC-with-the-public-key tricks fail), looks the ``kid`` up among the
+gateway's own keys, and then requires the ``jti`` to be a token the gateway issued and has not
+revoked. Tokens are never logged; the ``jti`` is what logs and the ledger name.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+import jwt
+from sqlalchemy.orm import Session
+
+from gateway.auth.permissions import Caller
+from gateway.clock import Clock
+from gateway.domain import Role, TenantId, new_id
+from gateway.errors import TokenExpiredError, TokenInvalidError, TokenRevokedError
+from gateway.keyvault import JWT_ALGORITHM, KeyVault, SigningPurpose
+from gateway.storage.schema import ApiToken
+
+AUDIENCE: Final = "ccgate-api"
+REQUIRED_CLAIMS: Final = ("iss", "aud", "sub", "tenant", "roles", "jti", "iat", "exp")
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A freshly signed token. ``token`` is a credential: show it once, never log it."""
+
+    token: str
+    jti: str
+    expires_at: datetime
+
+    def __repr__(self) -> str:
+        # The token itself must never reach a log line through a repr.
+        return f"IssuedToken(jti={self.jti!r}, expires_at={self.expires_at.isoformat()})"
+
+
+class TokenService:
+    """Issues and verifies API tokens."""
+
+    def __init__(self, vault: KeyVault, clock: Clock, issuer: str) -> None:
+        self._vault = vault
+        self._clock = clock
+        self._issuer = issuer
+
+    def issue(
+        self, session: Session, subject: str, tenant: str, roles: Sequence[Role], ttl: timedelta
+    ) -> IssuedToken:
+        """Sign a token and record its ``jti`` (in the caller's transaction)."""
+        now = self._clock.now().replace(microsecond=0)
+        expires = now + ttl
+        jti = new_id("tok")
+        role_names = sorted(str(role) for role in roles)
+        claims = {
+            "iss": self._issuer,
+            "aud": AUDIENCE,
+            "sub": subject,
+            "tenant": tenant,
+            "roles": role_names,
+            "jti": jti,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+        }
+        token = self._vault.sign_jwt(SigningPurpose.API_TOKEN, claims)
+        session.add(
+            ApiToken(
+                jti=jti,
+                subject=subject,
+                tenant_id=tenant,
+                roles=role_names,
+                issued_at=now,
+                expires_at=expires,
+            )
+        )
+        return IssuedToken(token, jti, expires)
+
+    def authenticate(self, session: Session, token: str) -> Caller:
+        """Verify a bearer token and return the caller.
+
+        Raises:
+            TokenInvalidError: malformed, another algorithm, unknown key, bad signature, wrong
+                audience or issuer, missing claims, or a ``jti`` the gateway never issued.
+            TokenExpiredError: ``exp`` has passed.
+            TokenRevokedError: the ``jti`` is on the deny-list.
+        """
+        claims = self._verify_signature(token)
+        row = session.get(ApiToken, str(claims["jti"]))
+        if row is None or row.subject != claims["sub"] or row.tenant_id != claims["tenant"]:
+            raise TokenInvalidError("the token was not issued by this gateway")
+        if row.revoked_at is not None:
+            raise TokenRevokedError("the token has been revoked")
+        try:
+            roles = frozenset(Role(role) for role in row.roles)
+        except ValueError as exc:
+            raise TokenInvalidError("the token names an unknown role") from exc
+        return Caller(str(claims["sub"]), TenantId(str(claims["tenant"])), roles, row.jti)
+
+    def _verify_signature(self, token: str) -> dict[str, object]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise TokenInvalidError("the bearer token is not a JWT") from exc
+        if header.get("alg") != JWT_ALGORITHM:
+            raise TokenInvalidError(
+                f"tokens are signed with {JWT_ALGORITHM}; this one says {header.get('alg')!r}"
+            )
+        key = self._vault.verification_keys(SigningPurpose.API_TOKEN).get(str(header.get("kid")))
+        if key is None:
+            raise TokenInvalidError("the token is signed by a key this gateway does not hold")
+        try:
+            claims: dict[str, object] = jwt.decode(
+                token,
+                key,
+                algorithms=[JWT_ALGORITHM],
+                audience=AUDIENCE,
+                issuer=self._issuer,
+                # pyjwt would compare times with the machine clock; the gateway's clock decides below.
+                options={
+                    "require": list(REQUIRED_CLAIMS),
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenInvalidError(f"the token does not verify: {type(exc).__name__}") from exc
+        now = self._clock.now().timestamp()
+        exp, nbf = claims["exp"], claims.get("nbf", claims["iat"])
+        if not isinstance(exp, int) or not isinstance(nbf, int):
+            raise TokenInvalidError("the token's exp and nbf must be integers")
+        if exp <= now:
+            raise TokenExpiredError("the token has expired")
+        if nbf > now:
+            raise TokenInvalidError("the token is not valid yet")
+        return claims
+
+    def revoke(self, session: Session, jti: str) -> ApiToken | None:
+        """Put a token on the deny-list; return its row (None when no such token)."""
+        row = session.get(ApiToken, jti)
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = self._clock.now()
+        return row

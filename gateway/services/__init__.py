@@ -1,0 +1,1 @@
+"""Use cases, one module each: the rules of the gateway. No FastAPI here; routes only translate HTTP."""

@@ -1,0 +1,75 @@
+"""The database connection: one engine, short transactions, and the same write semantics on both backends.
+
+SQLite (the zero-set-up default) runs in WAL mode and opens every transaction with ``BEGIN
+IMMEDIATE``: writers queue on the database lock instead of failing with "database is locked" when a
+read transaction later wants to write, which is what serialises ledger appends within one process.
+PostgreSQL (several replicas) keeps READ COMMITTED; the few places that need serialisation lock
+rows explicitly (``SELECT … FOR UPDATE`` on the ledger state row and the current KEK).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the gateway's connection settings."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
+    # Take transaction control away from the sqlite3 module so that "begin" below decides.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """The engine and a session factory; ``transaction()`` is the unit of work every service uses."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def is_postgresql(self) -> bool:
+        """Whether the backend is PostgreSQL (row locks are real there)."""
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: committed when the block ends, rolled back if it raises."""
+        with self._sessions.begin() as session:
+            yield session
+
+    def ping(self) -> None:
+        """Run a trivial query.
+
+        Raises:
+            sqlalchemy.exc.SQLAlchemyError: the database is unreachable.
+        """
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
