@@ -84,7 +84,7 @@ def test_the_personas_work_through_the_cli(live_gateway: LiveGateway, tmp_path: 
         (tmp_path / name).write_text(POLICY.format(value=value))
         run(gateway, security, "policy", "upload", tmp_path / name)
     assert "+  - equals: true" in run(gateway, security, "policy", "diff", "strict", "1", "2")["diff"]
-    assert run(gateway, security, "policy", "baseline", "strict", "2")["policy_version"] == 2
+    assert run(gateway, security, "policy", "set-baseline", "strict", "2")["policy_version"] == 2
     assert run(gateway, owner, "artefact", "set-policy", artefact, "strict", "1")["policy"]["version"] == 1
 
     # Admin: a provider, its KYC, its principal; the provider registers a node.
