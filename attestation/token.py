@@ -147,6 +147,52 @@ def _submods(result: AttestationResult) -> dict[str, object]:
     return documents
 
 
+def attestation_token_claims(
+    result: AttestationResult,
+    *,
+    issuer: str,
+    nonce: bytes,
+    report_data: bytes,
+    bound_keys: BoundKeys,
+    manifest_digest: bytes,
+    now: datetime,
+    lifetime: timedelta = DEFAULT_LIFETIME,
+    token_id: str | None = None,
+) -> dict[str, object]:
+    """The EAR-shaped payload of an attestation token, for a signer that holds its key elsewhere
+    (the gateway's key vault, a KMS); ``sign_attestation_token`` signs it with a local key.
+
+    Raises:
+        ValueError: ``now`` is naive, the lifetime is not positive, the issuer or token id is empty, or
+            ``report_data`` (64 bytes), ``manifest_digest`` (32 bytes) or ``nonce`` (8-64 bytes) has
+            the wrong size.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    if lifetime <= timedelta(0) or not issuer or token_id == "":
+        raise ValueError("a token needs an issuer, a positive lifetime and a non-empty id")
+    if len(report_data) != _REPORT_DATA_SIZE or len(manifest_digest) != _DIGEST_SIZE:
+        raise ValueError("report data is 64 bytes and a manifest digest 32 bytes")
+    if len(nonce) not in NONCE_SIZES:
+        raise ValueError("an EAT nonce is 8 to 64 bytes")
+    issued = int(now.timestamp())
+    return {
+        "iss": issuer,
+        "iat": issued,
+        "nbf": issued,
+        "exp": int((now + lifetime).timestamp()),
+        "jti": token_id if token_id is not None else secrets.token_hex(16),
+        "eat_profile": EAR_PROFILE,
+        "eat_nonce": nonce.hex(),
+        "ear.verifier-id": {"developer": VERIFIER_DEVELOPER, "build": result.verifier_id},
+        "submods": _submods(result),
+        "ccgate.report_data": report_data.hex(),
+        "ccgate.keys": {"x25519": _b64(bound_keys.x25519), "ed25519": _b64(bound_keys.ed25519)},
+        "ccgate.manifest_digest": manifest_digest.hex(),
+        "ccgate.evidence_digest": result.evidence_digest,
+    }
+
+
 def sign_attestation_token(
     result: AttestationResult,
     *,
@@ -166,34 +212,19 @@ def sign_attestation_token(
     (the release, the ledger) passes its own.
 
     Raises:
-        ValueError: ``now`` is naive, the lifetime is not positive, the issuer or token id is empty, or
-            ``report_data`` (64 bytes), ``manifest_digest`` (32 bytes) or ``nonce`` (8-64 bytes) has
-            the wrong size.
+        ValueError: as ``attestation_token_claims``.
     """
-    if now.tzinfo is None:
-        raise ValueError("now must be a timezone-aware datetime")
-    if lifetime <= timedelta(0) or not issuer or token_id == "":
-        raise ValueError("a token needs an issuer, a positive lifetime and a non-empty id")
-    if len(report_data) != _REPORT_DATA_SIZE or len(manifest_digest) != _DIGEST_SIZE:
-        raise ValueError("report data is 64 bytes and a manifest digest 32 bytes")
-    if len(nonce) not in NONCE_SIZES:
-        raise ValueError("an EAT nonce is 8 to 64 bytes")
-    issued = int(now.timestamp())
-    payload = {
-        "iss": issuer,
-        "iat": issued,
-        "nbf": issued,
-        "exp": int((now + lifetime).timestamp()),
-        "jti": token_id if token_id is not None else secrets.token_hex(16),
-        "eat_profile": EAR_PROFILE,
-        "eat_nonce": nonce.hex(),
-        "ear.verifier-id": {"developer": VERIFIER_DEVELOPER, "build": result.verifier_id},
-        "submods": _submods(result),
-        "ccgate.report_data": report_data.hex(),
-        "ccgate.keys": {"x25519": _b64(bound_keys.x25519), "ed25519": _b64(bound_keys.ed25519)},
-        "ccgate.manifest_digest": manifest_digest.hex(),
-        "ccgate.evidence_digest": result.evidence_digest,
-    }
+    payload = attestation_token_claims(
+        result,
+        issuer=issuer,
+        nonce=nonce,
+        report_data=report_data,
+        bound_keys=bound_keys,
+        manifest_digest=manifest_digest,
+        now=now,
+        lifetime=lifetime,
+        token_id=token_id,
+    )
     return jwt.encode(
         payload, key.private_key, algorithm=str(key.algorithm), headers={"kid": key.kid, "typ": "JWT"}
     )

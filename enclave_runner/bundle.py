@@ -3,11 +3,13 @@
 A bundle is a tar (encrypted as an envelope like any artefact) whose member ``ccgate-bundle.json``
 says how to run it::
 
-    {"format": "ccgate-bundle/v1", "command": ["python3", "train.py", "--epochs", "3"],
+    {"format": "ccgate-bundle/v1", "entrypoints": {"train": ["python3", "train.py"]},
      "env": {"OMP_NUM_THREADS": "2"}, "output_dir": "output"}
 
-``command[0]`` is resolved on the runner's PATH or relative to the bundle; ``output_dir`` is
-informational: the runner always gives the job ``$CCGATE_OUTPUT``. Unpacking refuses absolute paths,
+A job names one entrypoint and its arguments (they are part of the attested manifest); the runner
+runs that entrypoint's command followed by the job's arguments. ``command[0]`` is resolved on the
+runner's PATH or relative to the bundle; ``output_dir`` is informational: the runner always gives the
+job ``$CCGATE_OUTPUT``. Unpacking refuses absolute paths,
 ``..``, links leaving the workspace, device files and FIFOs (the standard library's ``data`` filter,
 PEP 706), and enforces member-count and size limits before writing a byte, so a 10 GB sparse member
 is refused from its header alone.
@@ -44,11 +46,23 @@ class BundleLimits:
 
 @dataclass(frozen=True)
 class BundleManifest:
-    """How to run a bundle."""
+    """How to run a bundle: named entrypoints (each a command line), environment, output directory."""
 
-    command: tuple[str, ...]
+    entrypoints: dict[str, tuple[str, ...]]
     env: dict[str, str] = field(default_factory=dict)
     output_dir: str = "output"
+
+    def command(self, entrypoint: str, arguments: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """The command line of ``entrypoint`` followed by the job's ``arguments``.
+
+        Raises:
+            BundleManifestError: the bundle declares no such entrypoint.
+        """
+        declared = self.entrypoints.get(entrypoint)
+        if declared is None:
+            names = ", ".join(sorted(self.entrypoints)) or "none"
+            raise BundleManifestError(f"the bundle has no entrypoint {entrypoint!r} (it has: {names})")
+        return (*declared, *arguments)
 
 
 def _parse_manifest(raw: bytes) -> BundleManifest:
@@ -58,16 +72,17 @@ def _parse_manifest(raw: bytes) -> BundleManifest:
         raise BundleManifestError(f"{MANIFEST_NAME} is not JSON") from exc
     if not isinstance(document, dict) or document.get("format") != BUNDLE_FORMAT:
         raise BundleManifestError(f"{MANIFEST_NAME} must be an object with format {BUNDLE_FORMAT!r}")
-    unknown = set(document) - {"format", "command", "env", "output_dir"}
+    unknown = set(document) - {"format", "entrypoints", "env", "output_dir"}
     if unknown:
         raise BundleManifestError(f"{MANIFEST_NAME} has unknown fields: {sorted(unknown)}")
-    command = document.get("command")
-    if (
-        not isinstance(command, list)
-        or not command
-        or not all(isinstance(part, str) and part for part in command)
-    ):
-        raise BundleManifestError("command must be a non-empty list of strings")
+    raw_entrypoints = document.get("entrypoints")
+    if not isinstance(raw_entrypoints, dict) or not raw_entrypoints:
+        raise BundleManifestError("entrypoints must name at least one command")
+    entrypoints: dict[str, tuple[str, ...]] = {}
+    for name, command in raw_entrypoints.items():
+        if not isinstance(command, list) or not command or not all(isinstance(p, str) and p for p in command):
+            raise BundleManifestError(f"entrypoint {name!r} must be a non-empty list of strings")
+        entrypoints[str(name)] = tuple(command)
     env = document.get("env", {})
     if not isinstance(env, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in env.items()
@@ -78,7 +93,7 @@ def _parse_manifest(raw: bytes) -> BundleManifest:
     output_dir = document.get("output_dir", "output")
     if not isinstance(output_dir, str):
         raise BundleManifestError("output_dir must be a string")
-    return BundleManifest(tuple(command), dict(env), output_dir)
+    return BundleManifest(entrypoints, dict(env), output_dir)
 
 
 def _check_member(member: tarfile.TarInfo, limits: BundleLimits) -> None:
@@ -147,7 +162,7 @@ def write_bundle(archive: Path, files: dict[str, bytes], manifest: BundleManifes
     """Write a bundle tar from in-memory files (for owners, the demo and tests)."""
     document = {
         "format": BUNDLE_FORMAT,
-        "command": list(manifest.command),
+        "entrypoints": {name: list(command) for name, command in manifest.entrypoints.items()},
         "env": manifest.env,
         "output_dir": manifest.output_dir,
     }

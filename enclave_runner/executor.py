@@ -23,7 +23,6 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from enclave_runner.bundle import BundleManifest
 from enclave_runner.errors import JobError, JobOutputError, JobTimeoutError
 from enclave_runner.workspace import Workspace
 
@@ -85,6 +84,8 @@ def _limits_setter(limits: ExecutionLimits) -> Callable[[], None]:
 
 
 def _resolve(command: tuple[str, ...], workspace: Workspace) -> list[str]:
+    if not command:
+        raise JobError("the job has an empty command line")
     program = command[0]
     if program in {"python", "python3"}:
         # The runner's own interpreter: the one the confidential VM image was measured with.
@@ -100,9 +101,9 @@ def _resolve(command: tuple[str, ...], workspace: Workspace) -> list[str]:
     return [found, *command[1:]]
 
 
-def _environment(workspace: Workspace, manifest: BundleManifest) -> dict[str, str]:
+def _environment(workspace: Workspace, env: dict[str, str]) -> dict[str, str]:
     return {
-        **manifest.env,
+        **env,
         "PATH": CLEAN_PATH,
         "HOME": str(workspace.tmp),
         "TMPDIR": str(workspace.tmp),
@@ -133,15 +134,17 @@ def _changed(before: dict[str, tuple[int, int, int]], workspace: Workspace) -> l
     return sorted({path for path in before.keys() | after.keys() if before.get(path) != after.get(path)})
 
 
-def run_job(workspace: Workspace, manifest: BundleManifest, limits: ExecutionLimits) -> ExecutionResult:
-    """Run the bundle's command in ``workspace.model`` and wait for it, at most its maximum runtime.
+def run_job(
+    workspace: Workspace, command: tuple[str, ...], env: dict[str, str], limits: ExecutionLimits
+) -> ExecutionResult:
+    """Run ``command`` in ``workspace.model`` with ``env`` added; wait at most the maximum runtime.
 
     Raises:
         JobError: the program cannot be found.
         JobTimeoutError: the deadline passed; the whole process group was killed.
         JobOutputError: the job changed the workspace outside its output directory and TMPDIR.
     """
-    argv = _resolve(manifest.command, workspace)
+    argv = _resolve(command, workspace)
     prefix = _unshare_prefix()
     isolation: NetworkIsolation = "namespace" if prefix is not None else "unavailable"
     logs = workspace.tmp / ".ccgate-logs"
@@ -153,7 +156,7 @@ def run_job(workspace: Workspace, manifest: BundleManifest, limits: ExecutionLim
         process = subprocess.Popen(  # noqa: S603 - the command is the attested bundle's, run in isolation.
             [*(prefix or ()), *argv],
             cwd=workspace.model,
-            env=_environment(workspace, manifest),
+            env=_environment(workspace, env),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,

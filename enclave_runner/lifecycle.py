@@ -128,7 +128,8 @@ def execute(session: ReleasedSession, workspace: Workspace, config: RunnerConfig
     limits = ExecutionLimits(
         manifest.max_runtime_seconds, max_address_space_bytes=config.max_address_space_bytes
     )
-    run = run_job(workspace, bundle, limits)
+    command = bundle.command(manifest.entrypoint, manifest.arguments)
+    run = run_job(workspace, command, bundle.env, limits)
     packaged = package_results(
         workspace, manifest.job_id, b64decode(manifest.result_recipient), run.stdout_path, run.stderr_path
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from gateway.api import artefacts, identity, ledger, nodes, operations, policies, problems
+from gateway.api import artefacts, identity, jobs, ledger, nodes, operations, policies, problems, runner
 from gateway.api.dependencies import api_routes, permission_of
 from gateway.api.middleware import GatewayMiddleware, Metrics
 from gateway.auth.tokens import TokenService
@@ -26,13 +26,15 @@ from gateway.keyvault import FileKeyVault, KeyVault
 from gateway.ledger.store import Ledger
 from gateway.services import keks, ledger_views
 from gateway.services.context import ServiceContext
-from gateway.services.evidence_verification import EvidenceVerifier, UnavailableEvidenceVerifier
-from gateway.services.policy_validation import InterimPolicyValidator, PolicyValidator
+from gateway.services.evidence_verification import EvidenceVerifier
+from gateway.services.policy_engine import EnginePolicyValidator, PolicyLibrary
+from gateway.services.policy_validation import PolicyValidator
 from gateway.settings import Settings
 from gateway.storage import migrate
 from gateway.storage.blobs import BlobStore
 from gateway.storage.database import Database, make_engine
 from gateway.storage.schema import ArtefactVersion
+from gateway.wiring import default_evidence_verifier
 
 log = logging.getLogger("ccgate.gateway")
 
@@ -71,8 +73,9 @@ def build_services(settings: Settings, seams: Seams = Seams()) -> ServiceContext
         blobs=BlobStore(settings.blobs, fsync=settings.blob_fsync, buffer_size=settings.upload_chunk_bytes),
         clock=clock,
         tokens=TokenService(vault, clock, settings.token_issuer),
-        policy_validator=seams.policy_validator or InterimPolicyValidator(settings.max_policy_bytes),
-        evidence_verifier=seams.evidence_verifier or UnavailableEvidenceVerifier(),
+        policy_validator=seams.policy_validator or EnginePolicyValidator(settings.max_policy_bytes),
+        evidence_verifier=seams.evidence_verifier or default_evidence_verifier(settings),
+        policy_library=PolicyLibrary(settings.mode),
     )
 
 
@@ -136,7 +139,7 @@ def create_app(settings: Settings, seams: Seams = Seams()) -> FastAPI:
     app.state.services = services
     metrics = Metrics()
     app.state.metrics = metrics
-    for module in (operations, identity, artefacts, nodes, policies, ledger):
+    for module in (operations, identity, artefacts, nodes, policies, ledger, jobs, runner):
         app.include_router(module.router)
     problems.install(app)
     app.add_middleware(GatewayMiddleware, metrics=metrics, max_request_bytes=settings.max_request_bytes)

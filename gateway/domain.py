@@ -14,6 +14,8 @@ PrincipalId = NewType("PrincipalId", str)
 ArtefactId = NewType("ArtefactId", str)
 NodeId = NewType("NodeId", str)
 TokenId = NewType("TokenId", str)
+JobId = NewType("JobId", str)
+SessionId = NewType("SessionId", str)
 
 # Lower-case letters, digits, dot, dash and underscore, starting with a letter or digit: no path
 # separators, no "..", no quotes, no whitespace. Names go into URLs, ledger entries and file names
@@ -29,13 +31,18 @@ def new_id(prefix: str) -> str:
 
 
 class Role(StrEnum):
-    """What a principal may do (DESIGN §2). ``node`` is held only by node credentials."""
+    """What a principal may do (DESIGN §2).
+
+    ``node`` is held only by node credentials; ``session`` only by the short-lived token a runner gets
+    with its released keys, which reaches exactly one job's ciphertexts and its one result upload.
+    """
 
     OWNER = "owner"
     PROVIDER = "provider"
     SECURITY = "security"
     ADMIN = "admin"
     NODE = "node"
+    SESSION = "session"
 
 
 PRINCIPAL_ROLES: Final = frozenset({Role.OWNER, Role.PROVIDER, Role.SECURITY, Role.ADMIN})
@@ -100,3 +107,22 @@ class DocumentKind(StrEnum):
 
     RELEASE_POLICY = "ReleasePolicy"
     REFERENCE_VALUES = "ReferenceValues"
+
+
+class JobState(StrEnum):
+    """A job's life (DESIGN §4); every change goes through ``gateway.services.job_states.transition``."""
+
+    SUBMITTED = "submitted"
+    ASSIGNED = "assigned"
+    ATTESTED = "attested"
+    RELEASED = "released"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_JOB_STATES: Final = frozenset(
+    {JobState.COMPLETED, JobState.REJECTED, JobState.FAILED, JobState.CANCELLED}
+)

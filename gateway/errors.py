@@ -295,3 +295,111 @@ class LedgerRangeError(LedgerError):
     """A proof was asked for sizes or indexes outside the ledger."""
 
     code = "ledger.range_invalid"
+
+
+# ---------------------------------------------------------------- jobs and the release protocol
+
+
+class JobStateError(ConflictError):
+    """The job's state does not allow this step (DESIGN §4's state machine)."""
+
+    code = "job.state_conflict"
+
+
+class JobAlreadyClaimedError(ConflictError):
+    """Another node claimed this job first."""
+
+    code = "job.already_claimed"
+
+
+class JobInputError(RequestInvalidError):
+    """An input of a submitted job is unusable: another kind, not ready, retired or expired."""
+
+    code = "job.input_invalid"
+
+
+class SessionError(GatewayError):
+    """An attestation session or its nonce is refused; nothing is released."""
+
+    code = "session.invalid"
+
+
+class SessionUnknownError(SessionError):
+    """The gateway issued no such session to this node for this job."""
+
+    code = "session.unknown"
+
+
+class NonceReusedError(SessionError):
+    """The session's nonce was consumed already (a replay, or a retry after a failure)."""
+
+    code = "session.nonce_reused"
+
+
+class NonceExpiredError(SessionError):
+    """The session's nonce expired before the Evidence arrived."""
+
+    code = "session.expired"
+
+
+class NodeNotActiveError(SessionError):
+    """The node is quarantined, revoked or not enrolled: it receives no key."""
+
+    code = "node.not_active"
+
+
+class ReleaseRefusedError(GatewayError):
+    """At least one artefact may not be released to this attestation; nothing was released.
+
+    ``denied`` maps each refused artefact to the codes of its failed rules (the runner sees codes;
+    the owner sees the full reasons in the ledger).
+    """
+
+    code = "release.refused"
+
+    def __init__(self, message: str, denied: dict[str, tuple[str, ...]]) -> None:
+        super().__init__(message)
+        self.denied = denied
+        self.problems = tuple(f"{artefact}: {', '.join(codes)}" for artefact, codes in sorted(denied.items()))
+
+
+class PolicyDeniedError(ReleaseRefusedError):
+    """The tenant baseline or an artefact's policy denied the release."""
+
+    code = "policy.denied"
+
+
+class ReleaseLimitError(ReleaseRefusedError):
+    """An artefact reached its maximum number of releases."""
+
+    code = "release.limit_reached"
+
+
+class ArtefactExpiredError(ReleaseRefusedError):
+    """An artefact is past its expiry date or retired."""
+
+    code = "artefact.expired"
+
+
+class ResultError(GatewayError):
+    """A job result or its receipt was refused; nothing of it was kept."""
+
+    code = "result.invalid"
+
+
+class ResultAlreadyStoredError(ConflictError):
+    """The job's one result was stored already."""
+
+    code = "result.already_stored"
+
+
+class ReceiptInvalidError(ResultError):
+    """The receipt does not verify under the attested key, or does not describe this job and result."""
+
+    code = "receipt.invalid"
+
+
+class AttestedHardwareMismatchError(SessionError):
+    """The attested CPU or GPUs are not the hardware the provider registered for this node."""
+
+    code = "node.hardware_mismatch"

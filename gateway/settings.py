@@ -58,12 +58,29 @@ class Settings(BaseSettings):
     enrollment_nonce_ttl_seconds: Annotated[int, Field(ge=10, le=3600)] = 120
     tree_head_interval_seconds: Annotated[int, Field(ge=1, le=86400)] = 300
 
+    attestation_nonce_ttl_seconds: Annotated[int, Field(ge=10, le=3600)] = 120
+    attestation_token_ttl_seconds: Annotated[int, Field(ge=60, le=7 * 86400)] = 3600
+    session_grace_seconds: Annotated[int, Field(ge=60, le=86400)] = 3600
+
+    collateral_dir: Path | None = Field(
+        default=None,
+        description="Endorsements (roots, certificates, CRLs, TCB info, RIMs); default data_dir/collateral.",
+    )
     allow_simulated_tee: bool = False
+    simulated_site: Path | None = Field(
+        default=None,
+        description="A `ccgate sim init` site whose simulated roots and RIMs to trust (development only).",
+    )
 
     @property
     def blobs(self) -> Path:
         """Where envelopes live."""
         return self.blob_dir if self.blob_dir is not None else self.data_dir / "blobs"
+
+    @property
+    def collateral(self) -> Path:
+        """Where the collateral store lives."""
+        return self.collateral_dir if self.collateral_dir is not None else self.data_dir / "collateral"
 
     @property
     def keys(self) -> Path:
@@ -98,7 +115,7 @@ class Settings(BaseSettings):
         except ArgumentError as exc:
             raise ConfigurationError("CCGATE_DATABASE_URL is not a database URL") from exc
         if self.mode is Mode.PRODUCTION:
-            if self.allow_simulated_tee:
+            if self.allow_simulated_tee or self.simulated_site is not None:
                 raise ConfigurationError(
                     "production mode refuses the simulated TEE: unset CCGATE_ALLOW_SIMULATED_TEE "
                     "(simulated Evidence proves nothing about real hardware)"

@@ -35,6 +35,13 @@ class Permission(StrEnum):
     POLICY_READ = "policy.read"
     BASELINE_WRITE = "baseline.write"
     LEDGER_READ = "ledger.read"
+    JOB_SUBMIT = "job.submit"
+    JOB_READ = "job.read"
+    JOB_CANCEL = "job.cancel"
+    JOB_RESULT_READ = "job.result.read"
+    RELEASE_READ = "release.read"
+    RUNNER = "runner"
+    SESSION = "session"
 
 
 EVERY_ROLE: Final = frozenset(Role)
@@ -58,6 +65,15 @@ ROLES_GRANTING: Final[Mapping[Permission, frozenset[Role]]] = {
     Permission.POLICY_READ: frozenset({Role.SECURITY, Role.OWNER}),
     Permission.BASELINE_WRITE: frozenset({Role.SECURITY}),
     Permission.LEDGER_READ: frozenset({Role.OWNER, Role.SECURITY, Role.ADMIN}),
+    Permission.JOB_SUBMIT: frozenset({Role.OWNER}),
+    Permission.JOB_READ: frozenset({Role.OWNER, Role.SECURITY}),
+    Permission.JOB_CANCEL: frozenset({Role.OWNER}),
+    Permission.JOB_RESULT_READ: frozenset({Role.OWNER}),
+    Permission.RELEASE_READ: frozenset({Role.OWNER, Role.SECURITY}),
+    # The runner's routes: a node credential claims, challenges and attests; the session token it
+    # receives with the keys reaches that one job's inputs, its result upload and its failure report.
+    Permission.RUNNER: frozenset({Role.NODE}),
+    Permission.SESSION: frozenset({Role.SESSION}),
 }
 
 

@@ -17,6 +17,7 @@ from gateway.cli import (
     demo_commands,
     envelope_commands,
     evidence_commands,
+    job_commands,
     ledger_commands,
     node_commands,
     policy_commands,
@@ -48,6 +49,8 @@ policy_remote_commands.register_remote(policy_commands.app)
 app.add_typer(policy_commands.app, name="policy")
 app.add_typer(policy_remote_commands.reference_app, name="ref-values")
 app.add_typer(ledger_commands.app, name="ledger")
+app.add_typer(job_commands.app, name="job")
+artefact_commands.app.command("releases")(job_commands.releases)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,6 +20,7 @@ from gateway.client.errors import ApiProblemError, ContentDigestError, GatewayUn
 from gateway.domain import DocumentKind, KycStatus, NodeState, Role, TenantKind
 from gateway.schemas import artefacts as a
 from gateway.schemas import identity as i
+from gateway.schemas import jobs as j
 from gateway.schemas import ledger as lg
 from gateway.schemas import nodes as n
 from gateway.schemas import policies as p
@@ -311,6 +312,50 @@ class GatewayClient:
         document = self._request("GET", "/v1/ledger/export").json()
         assert isinstance(document, dict)
         return document
+
+    # ------------------------------------------------------------ jobs
+
+    def submit_job(self, body: j.JobCreate) -> j.JobOut:
+        """Submit a job."""
+        return self._model(j.JobOut, "POST", "/v1/jobs", json=body.model_dump(mode="json"))
+
+    def list_jobs(self) -> list[j.JobOut]:
+        """The tenant's jobs, newest first."""
+        return self._model(j.JobList, "GET", "/v1/jobs").jobs
+
+    def job(self, job_id: str) -> j.JobOut:
+        """One job."""
+        return self._model(j.JobOut, "GET", f"/v1/jobs/{job_id}")
+
+    def cancel_job(self, job_id: str) -> j.JobOut:
+        """Cancel a job."""
+        return self._model(j.JobOut, "POST", f"/v1/jobs/{job_id}/cancel")
+
+    def result_key(self, job_id: str) -> j.ResultKey:
+        """The result's sealed data key."""
+        return self._model(j.ResultKey, "GET", f"/v1/jobs/{job_id}/result-key")
+
+    @contextmanager
+    def download_result(self, job_id: str) -> Iterator[Iterator[bytes]]:
+        """Stream a job's encrypted result, checked against the gateway's ``Content-Digest``."""
+        try:
+            with self._http.stream("GET", f"/v1/jobs/{job_id}/result", headers=self._headers) as response:
+                if not response.is_success:
+                    response.read()
+                    self._checked(response)
+                yield _verified(response.iter_raw(DOWNLOAD_CHUNK), response.headers.get("content-digest", ""))
+        except httpx.TransportError as exc:
+            raise GatewayUnreachableError(f"the download failed: {exc}") from exc
+
+    def job_proof(self, job_id: str) -> dict[str, Any]:
+        """The proof bundle of a completed job (for ``ccgate job verify``)."""
+        document = self._request("GET", f"/v1/jobs/{job_id}/proof").json()
+        assert isinstance(document, dict)
+        return document
+
+    def releases(self, artefact_id: str) -> list[j.ReleaseOut]:
+        """Every release decision about an artefact."""
+        return self._model(j.ReleaseList, "GET", f"/v1/artefacts/{artefact_id}/releases").releases
 
 
 def _verified(chunks: Iterator[bytes], declared: str) -> Iterator[bytes]:

@@ -7,6 +7,7 @@ from gateway.clock import Clock
 from gateway.keyvault import KeyVault
 from gateway.ledger.store import Ledger
 from gateway.services.evidence_verification import EvidenceVerifier
+from gateway.services.policy_engine import PolicyLibrary
 from gateway.services.policy_validation import PolicyValidator
 from gateway.settings import Settings
 from gateway.storage.blobs import BlobStore
@@ -26,3 +27,4 @@ class ServiceContext:
     tokens: TokenService
     policy_validator: PolicyValidator
     evidence_verifier: EvidenceVerifier
+    policy_library: PolicyLibrary

@@ -35,7 +35,9 @@ def write_document(ctx: ServiceContext, caller: Caller, kind: DocumentKind, sour
     Raises:
         PolicyInvalidError: the validator found problems (listed on the error).
     """
-    validated = ctx.policy_validator.validate(source, kind)
+    with ctx.db.transaction() as session:
+        sets = ctx.policy_library.reference_sets(session, caller.tenant_id)
+    validated = ctx.policy_validator.validate(source, kind, sets)
     if validated.problems:
         raise PolicyInvalidError(f"the {kind} document was rejected", validated.problems)
     with ctx.db.transaction() as session:

@@ -10,6 +10,7 @@ it with the engine's validator at merge time; nothing else changes.
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -18,6 +19,7 @@ import yaml
 from enclave_runner.protocol.canonical import JsonValue, canonical_json
 from enclave_runner.protocol.errors import CanonicalJsonError
 from gateway.domain import NAME_PATTERN, DocumentKind
+from policies import ReferenceSet
 
 API_VERSION: Final = "ccgate/v1"
 
@@ -36,8 +38,13 @@ class ValidatedDocument:
 class PolicyValidator(Protocol):
     """Validates one uploaded document of ``kind``."""
 
-    def validate(self, document: bytes, kind: DocumentKind) -> ValidatedDocument:
-        """Return the canonical form and digest, or the problems found (never raises on bad input)."""
+    def validate(
+        self, document: bytes, kind: DocumentKind, reference_sets: Mapping[str, ReferenceSet] | None = None
+    ) -> ValidatedDocument:
+        """Return the canonical form and digest, or the problems found (never raises on bad input).
+
+        ``reference_sets`` are the sets a policy may name (the tenant's over the bundled ones).
+        """
         ...
 
 
@@ -47,7 +54,9 @@ class InterimPolicyValidator:
     def __init__(self, max_bytes: int) -> None:
         self._max_bytes = max_bytes
 
-    def validate(self, document: bytes, kind: DocumentKind) -> ValidatedDocument:  # noqa: PLR0911 - one return per way to fail.
+    def validate(  # noqa: PLR0911 - one return per way to fail.
+        self, document: bytes, kind: DocumentKind, reference_sets: Mapping[str, ReferenceSet] | None = None
+    ) -> ValidatedDocument:
         """Check the document's envelope; list every problem found."""
         invalid = ValidatedDocument(kind, "", b"", "")
         if len(document) > self._max_bytes:

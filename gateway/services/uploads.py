@@ -89,13 +89,13 @@ async def upload_content(
         raise UploadNotEnvelopeError(f"an envelope is at least {MIN_ENVELOPE_SIZE} bytes")
     incoming = ctx.blobs.begin()
     try:
-        head = await _receive(chunks, incoming, content_length, ctx.settings.upload_chunk_bytes)
+        head = await receive_into(chunks, incoming, content_length, ctx.settings.upload_chunk_bytes)
         digest = incoming.hexdigest()
         if declared_digest is not None and not hmac.compare_digest(digest, declared_digest):
             raise UploadDigestMismatchError(
                 "the SHA-256 of the received bytes differs from the declared digest"
             )
-        segment_size, plaintext_length = _check_envelope(head, incoming.size)
+        segment_size, plaintext_length = check_envelope(head, incoming.size)
         await loop.run_in_executor(None, incoming.close, ctx.settings.blob_fsync)
         return await loop.run_in_executor(
             None, _commit, ctx, caller, target, incoming, (digest, segment_size, plaintext_length)
@@ -104,7 +104,7 @@ async def upload_content(
         incoming.discard()
 
 
-async def _receive(
+async def receive_into(
     chunks: AsyncIterator[bytes], incoming: IncomingBlob, declared: int, buffer_size: int
 ) -> bytes:
     """Write the body to ``incoming`` one buffer behind the network; return the first bytes (the header)."""
@@ -143,7 +143,7 @@ async def _receive(
     return bytes(head)
 
 
-def _check_envelope(head: bytes, size: int) -> tuple[int, int]:
+def check_envelope(head: bytes, size: int) -> tuple[int, int]:
     try:
         header = read_header(head)
         layout = header.layout

@@ -239,3 +239,88 @@ class LedgerTreeHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     size: Mapped[int] = mapped_column(BigInteger, index=True)
     tree_head: Mapped[str] = mapped_column(Text)
+
+
+class Job(Base):
+    """A submitted job: its canonical manifest (what the Evidence is bound to), state and result."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    owner: Mapped[str] = mapped_column(ID)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    purpose: Mapped[str] = mapped_column(String(256))
+    manifest: Mapped[str] = mapped_column(Text)
+    manifest_digest: Mapped[str] = mapped_column(DIGEST)
+    target_provider: Mapped[str | None] = mapped_column(ID, index=True)
+    target_node: Mapped[str | None] = mapped_column(ID, index=True)
+    node_id: Mapped[str | None] = mapped_column(ForeignKey("nodes.id"), index=True)
+    failure_code: Mapped[str | None] = mapped_column(String(80))
+    result_blob: Mapped[str | None] = mapped_column(String(80), unique=True)
+    result_size: Mapped[int | None] = mapped_column(BigInteger)
+    result_digest: Mapped[str | None] = mapped_column(DIGEST)
+    result_sealed_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    receipt: Mapped[str | None] = mapped_column(Text)
+    result_ledger_index: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class JobInput(Base):
+    """One artefact version a job reads, pinned by the digest of its ciphertext."""
+
+    __tablename__ = "job_inputs"
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    artefact_id: Mapped[str] = mapped_column(ForeignKey("artefacts.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    ciphertext_digest: Mapped[str] = mapped_column(DIGEST)
+
+
+class AttestationSession(Base):
+    """A single-use nonce issued to one node for one job; consumed exactly once, whatever the outcome."""
+
+    __tablename__ = "attestation_sessions"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    consumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(80))
+    x25519: Mapped[str | None] = mapped_column(String(64))
+    ed25519: Mapped[str | None] = mapped_column(String(64))
+    token_id: Mapped[str | None] = mapped_column(ID)
+    attestation_token: Mapped[str | None] = mapped_column(Text)
+
+
+class Release(Base):
+    """One release decision for one artefact of one attestation (allow or deny), with its reasons."""
+
+    __tablename__ = "releases"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    artefact_id: Mapped[str] = mapped_column(ForeignKey("artefacts.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    session_id: Mapped[str] = mapped_column(ForeignKey("attestation_sessions.id"), index=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"))
+    provider_id: Mapped[str] = mapped_column(ID)
+    decision: Mapped[str] = mapped_column(String(8))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    evidence_digest: Mapped[str] = mapped_column(DIGEST)
+    token_id: Mapped[str] = mapped_column(ID)
+    policy_digests: Mapped[list[str]] = mapped_column(JSON)
+    sealed_to: Mapped[str | None] = mapped_column(DIGEST)
+    gpu_serials: Mapped[list[str]] = mapped_column(JSON)
+    ledger_index: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ReleaseCount(Base):
+    """That an artefact's key went to a job: counted once per job against the artefact's maximum."""
+
+    __tablename__ = "release_counts"
+    artefact_id: Mapped[str] = mapped_column(ForeignKey("artefacts.id"), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    counted_at: Mapped[datetime] = mapped_column(UtcDateTime())

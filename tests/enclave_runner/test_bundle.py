@@ -18,7 +18,9 @@ from enclave_runner.errors import (
     BundleSpecialFileError,
 )
 
-MANIFEST = json.dumps({"format": "ccgate-bundle/v1", "command": ["python3", "train.py"]}).encode()
+MANIFEST = json.dumps(
+    {"format": "ccgate-bundle/v1", "entrypoints": {"train": ["python3", "train.py"]}}
+).encode()
 
 
 def _tar(path: Path, add: Callable[[tarfile.TarFile], None], manifest: bytes | None = MANIFEST) -> Path:
@@ -56,11 +58,17 @@ def _entry(name: str, kind: bytes, linkname: str = "", size: int = 0) -> Callabl
 
 def test_a_good_bundle_unpacks(tmp_path: Path) -> None:
     archive = tmp_path / "b.tar"
-    write_bundle(archive, {"train.py": b"print('hi')\n"}, BundleManifest(("python3", "train.py"), {"A": "1"}))
+    write_bundle(
+        archive,
+        {"train.py": b"print('hi')\n"},
+        BundleManifest({"train": ("python3", "train.py")}, {"A": "1"}),
+    )
     destination = tmp_path / "out"
     destination.mkdir()
     manifest = unpack_bundle(archive, destination)
-    assert manifest.command == ("python3", "train.py")
+    assert manifest.command("train", ("--epochs", "2")) == ("python3", "train.py", "--epochs", "2")
+    with pytest.raises(BundleManifestError, match="no entrypoint"):
+        manifest.command("evaluate")
     assert manifest.env == {"A": "1"}
     assert (destination / "train.py").read_bytes() == b"print('hi')\n"
 
@@ -120,10 +128,12 @@ def test_too_many_bytes_in_total_is_refused(tmp_path: Path) -> None:
     [
         None,
         b"not json",
-        json.dumps({"format": "other", "command": ["x"]}).encode(),
-        json.dumps({"format": "ccgate-bundle/v1", "command": []}).encode(),
-        json.dumps({"format": "ccgate-bundle/v1", "command": ["x"], "env": {"CCGATE_OUTPUT": "/"}}).encode(),
-        json.dumps({"format": "ccgate-bundle/v1", "command": ["x"], "surprise": 1}).encode(),
+        json.dumps({"format": "other", "entrypoints": {"x": ["x"]}}).encode(),
+        json.dumps({"format": "ccgate-bundle/v1", "entrypoints": {"x": []}}).encode(),
+        json.dumps(
+            {"format": "ccgate-bundle/v1", "entrypoints": {"x": ["x"]}, "env": {"CCGATE_OUTPUT": "/"}}
+        ).encode(),
+        json.dumps({"format": "ccgate-bundle/v1", "entrypoints": {"x": ["x"]}, "surprise": 1}).encode(),
     ],
     ids=[
         "missing",

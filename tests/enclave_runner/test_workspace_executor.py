@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from enclave_runner.bundle import BundleManifest
 from enclave_runner.errors import JobError, JobOutputError, JobTimeoutError
 from enclave_runner.executor import ExecutionLimits, network_isolation_available, run_job
 from enclave_runner.workspace import Workspace, private_workspace
@@ -63,7 +62,7 @@ def test_the_workspace_is_removed_on_sigterm(tmp_path: Path) -> None:
 
 def _job(workspace: Workspace, code: str, runtime: int = 30) -> None:
     (workspace.model / "job.py").write_text(textwrap.dedent(code))
-    run_job(workspace, BundleManifest(("python3", "job.py"), {"MODE": "test"}), ExecutionLimits(runtime))
+    run_job(workspace, ("python3", "job.py"), {"MODE": "test"}, ExecutionLimits(runtime))
 
 
 def test_a_job_runs_with_a_clean_environment(tmp_path: Path) -> None:
@@ -73,9 +72,7 @@ def test_a_job_runs_with_a_clean_environment(tmp_path: Path) -> None:
             "out = os.path.join(os.environ['CCGATE_OUTPUT'], 'env.json')\n"
             "open(out, 'w').write(json.dumps(dict(os.environ)))\n"
         )
-        result = run_job(
-            workspace, BundleManifest(("python3", "job.py"), {"MODE": "test"}), ExecutionLimits(30)
-        )
+        result = run_job(workspace, ("python3", "job.py"), {"MODE": "test"}, ExecutionLimits(30))
         env = (workspace.output / "env.json").read_text()
     assert result.exit_code == 0
     assert '"MODE": "test"' in env
@@ -106,12 +103,12 @@ def test_a_job_modifying_its_own_bundle_fails(tmp_path: Path) -> None:
 
 def test_a_missing_program_is_a_job_error(tmp_path: Path) -> None:
     with private_workspace(tmp_path) as workspace, pytest.raises(JobError):
-        run_job(workspace, BundleManifest(("no-such-program-ccgate",)), ExecutionLimits(5))
+        run_job(workspace, ("no-such-program-ccgate",), {}, ExecutionLimits(5))
 
 
 def test_a_program_path_out_of_the_bundle_is_refused(tmp_path: Path) -> None:
     with private_workspace(tmp_path) as workspace, pytest.raises(JobError):
-        run_job(workspace, BundleManifest(("../../../bin/sh",)), ExecutionLimits(5))
+        run_job(workspace, ("../../../bin/sh",), {}, ExecutionLimits(5))
 
 
 @pytest.mark.skipif(

@@ -114,6 +114,29 @@ class World:
         self.ok(self.deposit(party, artefact["id"], 1, key, envelope))
         return artefact, key, envelope
 
+    def ready_model(self, party: Party, name: str, files: dict[str, bytes] | None = None) -> dict[str, Any]:
+        """A model artefact whose one version holds a bundle tar (envelope) and its deposited key."""
+        artefact = self.create_artefact(party, name, kind="model")
+        key, envelope = make_envelope(artefact["id"], 3000)
+        self.ok(self.upload(party, artefact["id"], 1, envelope))
+        self.ok(self.deposit(party, artefact["id"], 1, key, envelope))
+        return artefact
+
+    def submit_job(
+        self, party: Party, datasets: list[str], model: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """A job over ``datasets`` (and a fresh model bundle unless one is named)."""
+        model_id = model or self.ready_model(party, f"model-{len(datasets)}-{os.urandom(3).hex()}")["id"]
+        body = {
+            "datasets": datasets,
+            "model": model_id,
+            "entrypoint": "train",
+            "result_recipient": base64.b64encode(os.urandom(32)).decode(),
+            "tee_types": ["simulated"],
+            **fields,
+        }
+        return self.ok(self.client.post("/v1/jobs", json=body, headers=party.as_(Role.OWNER)), 201)  # type: ignore[no-any-return]
+
     # ------------------------------------------------------------ nodes
 
     def register_node(

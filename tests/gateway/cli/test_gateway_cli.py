@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy.orm import Session
 
+from gateway.storage import migrate
 from gateway.storage.database import make_engine
 from gateway.storage.schema import LedgerEntry
 from tests.gateway.cli.cli_runner import ccgate
@@ -17,7 +18,7 @@ from tests.gateway.live import LiveGateway
 
 POLICY = (
     "apiVersion: ccgate/v1\nkind: ReleasePolicy\nmetadata: {{name: strict}}\n"
-    "spec: {{rules: [{{id: r, equals: {value}}}]}}\n"
+    "spec: {{rules: [{{id: r, require: {{claim: cpu0.debug, equals: {value}}}, message: m}}]}}\n"
 )
 
 
@@ -83,7 +84,7 @@ def test_the_personas_work_through_the_cli(live_gateway: LiveGateway, tmp_path: 
     for value, name in (("false", "p1.yaml"), ("true", "p2.yaml")):
         (tmp_path / name).write_text(POLICY.format(value=value))
         run(gateway, security, "policy", "upload", tmp_path / name)
-    assert "+  - equals: true" in run(gateway, security, "policy", "diff", "strict", "1", "2")["diff"]
+    assert "+      equals: true" in run(gateway, security, "policy", "diff", "strict", "1", "2")["diff"]
     assert run(gateway, security, "policy", "set-baseline", "strict", "2")["policy_version"] == 2
     assert run(gateway, owner, "artefact", "set-policy", artefact, "strict", "1")["policy"]["version"] == 1
 
@@ -201,7 +202,7 @@ def test_bootstrap_runs_once_and_db_upgrade_is_idempotent(tmp_path: Path) -> Non
     env.pop("CCGATE_DATABASE_URL", None)
     upgraded = ccgate("db", "upgrade", "--json", env=env)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert json.loads(upgraded.stdout)["revision"] == "0001"
+    assert json.loads(upgraded.stdout)["revision"] == migrate.head_revision()
     first = ccgate("admin", "bootstrap", "--json", env=env)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["token"].count(".") == 2
@@ -209,7 +210,7 @@ def test_bootstrap_runs_once_and_db_upgrade_is_idempotent(tmp_path: Path) -> Non
     assert second.returncode == 1
     assert second.stderr.decode().startswith("ccgate: admin.already_bootstrapped: ")
     again = ccgate("db", "upgrade", "--json", env=env)
-    assert json.loads(again.stdout)["revision"] == "0001"
+    assert json.loads(again.stdout)["revision"] == migrate.head_revision()
     keys = tmp_path / "data" / "keys"
     assert sorted(p.name for p in keys.iterdir() if p.is_file()) == [
         "api-token.ed25519",

@@ -305,7 +305,10 @@ def test_malformed_json_is_refused(world: World) -> None:
 
 
 def test_an_artefact_can_pin_a_policy_of_its_tenant_only(world: World) -> None:
-    policy = "apiVersion: ccgate/v1\nkind: ReleasePolicy\nmetadata: {name: strict}\nspec: {rules: []}\n"
+    policy = (
+        "apiVersion: ccgate/v1\nkind: ReleasePolicy\nmetadata: {name: strict}\n"
+        "spec: {rules: [{id: r, require: {claim: cpu0.debug, equals: false}, message: m}]}\n"
+    )
     world.ok(
         world.client.post("/v1/policies", json={"document": policy}, headers=world.acme.as_(Role.SECURITY)),
         201,

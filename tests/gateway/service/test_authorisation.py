@@ -18,7 +18,7 @@ from gateway.keyvault import SigningPurpose
 from tests.gateway.world import World, bearer
 
 # One letter per role keeps the table below readable as a table.
-A, O, P, S, N = Role.ADMIN, Role.OWNER, Role.PROVIDER, Role.SECURITY, Role.NODE  # noqa: E741
+A, O, P, S, N, X = Role.ADMIN, Role.OWNER, Role.PROVIDER, Role.SECURITY, Role.NODE, Role.SESSION  # noqa: E741
 EVERYONE = frozenset(Role)
 PUBLIC = "public"
 
@@ -71,9 +71,33 @@ INTENDED: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/v1/ledger/entries/{index}/inclusion"): frozenset({O, S, A}),
     ("GET", "/v1/ledger/consistency"): frozenset({O, S, A}),
     ("GET", "/v1/ledger/export"): frozenset({O, S, A}),
+    ("POST", "/v1/jobs"): frozenset({O}),
+    ("GET", "/v1/jobs"): frozenset({O, S}),
+    ("GET", "/v1/jobs/{job_id}"): frozenset({O, S}),
+    ("POST", "/v1/jobs/{job_id}/cancel"): frozenset({O}),
+    ("GET", "/v1/jobs/{job_id}/result"): frozenset({O}),
+    ("GET", "/v1/jobs/{job_id}/result-key"): frozenset({O}),
+    ("GET", "/v1/jobs/{job_id}/proof"): frozenset({O}),
+    ("GET", "/v1/artefacts/{artefact_id}/releases"): frozenset({O, S}),
+    ("GET", "/v1/runner/jobs"): frozenset({N}),
+    ("POST", "/v1/jobs/{job_id}/claim"): frozenset({N}),
+    ("POST", "/v1/jobs/{job_id}/challenge"): frozenset({N}),
+    ("POST", "/v1/jobs/{job_id}/attestation"): frozenset({N}),
+    ("GET", "/v1/jobs/{job_id}/inputs/{artefact_id}"): frozenset({X}),
+    ("PUT", "/v1/jobs/{job_id}/result"): frozenset({X}),
+    ("POST", "/v1/jobs/{job_id}/failure"): frozenset({X}),
 }
 
-POLICY = "apiVersion: ccgate/v1\nkind: {kind}\nmetadata: {{name: {name}}}\nspec: {{rules: []}}\n"
+DOCUMENTS = {
+    "ReleasePolicy": (
+        "apiVersion: ccgate/v1\nkind: ReleasePolicy\nmetadata: {name: matrix}\n"
+        "spec: {rules: [{id: r, require: {claim: cpu0.debug, equals: false}, message: m}]}\n"
+    ),
+    "ReferenceValues": (
+        "apiVersion: ccgate/v1\nkind: ReferenceValues\nmetadata: {name: matrix, version: 1}\n"
+        "spec: {type: strings, values: [a]}\n"
+    ),
+}
 
 
 def _operations(world: World) -> list[tuple[str, str]]:
@@ -95,7 +119,7 @@ class Fixtures:
             ("ReleasePolicy", "policies", S),
             ("ReferenceValues", "reference-values", S),
         ):
-            document = POLICY.format(kind=kind, name="matrix")
+            document = DOCUMENTS[kind]
             world.ok(
                 world.client.post(
                     f"/v1/{collection}", json={"document": document}, headers=world.acme.as_(role)
@@ -103,6 +127,12 @@ class Fixtures:
                 201,
             )
         registered = world.register_node("matrix-node", "c0ffee01", ["gpu-m-0"])
+        world.ok(world.enroll(registered))
+        job = world.submit_job(world.acme, [artefact["id"]])
+        with world.services.db.transaction() as session:
+            self.session_token = world.services.tokens.issue(
+                session, "ses_" + "0" * 32, world.cloud.tenant_id, [X], timedelta(hours=1)
+            ).token
         spare = world.client.post(
             f"/v1/tenants/{world.acme.tenant_id}/principals",
             json={"name": "spare", "roles": ["owner"]},
@@ -117,6 +147,7 @@ class Fixtures:
             "node_id": registered["node"]["id"],
             "name": "matrix",
             "index": "0",
+            "job_id": job["id"],
         }
         self.node_token = registered["credential"]["token"]
         self.query = {
@@ -136,6 +167,7 @@ def _headers_for(world: World, fixtures: Fixtures) -> dict[Role, dict[str, str]]
         S: world.acme.as_(S),
         P: world.cloud.as_(P),
         N: bearer(fixtures.node_token),
+        X: bearer(fixtures.session_token),
     }
 
 
@@ -265,6 +297,12 @@ ISOLATED = [
     ("GET", "/v1/policies/{name}/diff", S),
     ("GET", "/v1/reference-values/{name}", S),
     ("GET", "/v1/reference-values/{name}/diff", O),
+    ("GET", "/v1/jobs/{job_id}", O),
+    ("GET", "/v1/jobs/{job_id}", S),
+    ("POST", "/v1/jobs/{job_id}/cancel", O),
+    ("GET", "/v1/jobs/{job_id}/result", O),
+    ("GET", "/v1/jobs/{job_id}/proof", O),
+    ("GET", "/v1/artefacts/{artefact_id}/releases", S),
 ]
 
 
@@ -297,7 +335,7 @@ def test_nodes_of_another_provider_are_not_found(world: World) -> None:
         response = world.client.request(method, fixtures.url(path), headers=world.acme.as_(S), json=body)
         assert response.status_code == 404, response.text
     node = world.ok(world.client.get(fixtures.url("/v1/nodes/{node_id}"), headers=world.cloud.as_(S)))
-    assert node["state"] == "pending"
+    assert node["state"] == "active", "the other provider's attempt changed nothing"
 
 
 def test_lists_show_only_the_callers_tenant(world: World) -> None:

@@ -1,0 +1,277 @@
+"""The release protocol end to end through the routes: keys go only to bound, registered, allowed,
+fresh Evidence — and every refusal releases nothing, has its stable code and its ledger entry."""
+
+import base64
+import json
+import os
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from enclave_runner.protocol.sealing import SealContext, open_data_key
+from gateway.domain import Role
+from gateway.storage.schema import Artefact, AttestationSession, LedgerEntry
+from tests.gateway.release.fake_runner import FakeRunner, upload_policy
+from tests.gateway.world import World, bearer, make_envelope
+
+SERIALS = [f"gpu-{i}" for i in range(8)]
+
+
+def _policy_ref(world: World) -> dict[str, Any]:
+    policy = upload_policy(world)
+    return {"name": "eu-only", "version": policy["version"]}
+
+
+def _dataset(world: World, name: str, **fields: Any) -> tuple[dict[str, Any], bytes]:
+    artefact = world.create_artefact(world.acme, name, policy=_policy_ref(world), **fields)
+    key, envelope = make_envelope(artefact["id"], 4000)
+    world.ok(world.upload(world.acme, artefact["id"], 1, envelope))
+    world.ok(world.deposit(world.acme, artefact["id"], 1, key, envelope))
+    return artefact, key
+
+
+def _model(world: World) -> dict[str, Any]:
+    artefact = world.create_artefact(
+        world.acme, f"bundle-{os.urandom(3).hex()}", kind="model", policy=_policy_ref(world)
+    )
+    key, envelope = make_envelope(artefact["id"], 3000)
+    world.ok(world.upload(world.acme, artefact["id"], 1, envelope))
+    world.ok(world.deposit(world.acme, artefact["id"], 1, key, envelope))
+    return artefact
+
+
+def _job(world: World, datasets: list[str], model: str | None = None, gpus: int = 8) -> dict[str, Any]:
+    return world.submit_job(world.acme, datasets, model or _model(world)["id"], gpu_count=gpus)
+
+
+def _ledger(world: World, kind: str) -> list[dict[str, Any]]:
+    with world.services.db.transaction() as session:
+        rows = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == kind).order_by(LedgerEntry.idx))
+        return [json.loads(row.entry)["data"] for row in rows]
+
+
+def _refused(response: Any, code: str) -> None:
+    assert response.status_code in {403, 404, 409, 422}, response.text
+    assert response.json()["code"] == code, response.text
+    assert "sealed_key" not in response.text
+
+
+@pytest.fixture
+def runner(world: World) -> FakeRunner:
+    return FakeRunner.enrolled(world, "h100-node", "c0ffee00", SERIALS)
+
+
+def test_keys_are_released_only_sealed_to_the_attested_key(world: World, runner: FakeRunner) -> None:
+    dataset, key = _dataset(world, "patients")
+    job = _job(world, [dataset["id"]])
+    offered = world.ok(world.client.get("/v1/runner/jobs", headers=runner.headers))["jobs"]
+    assert job["id"] in [item["job_id"] for item in offered]
+    claimed = runner.claim(job["id"])
+    assert claimed["state"] == "assigned"
+    challenge = runner.challenge(job["id"])
+    released = world.ok(runner.attest(job["id"], challenge))
+    assert released["denied"] == []
+    assert {r["artefact_id"] for r in released["releases"]} == {
+        dataset["id"],
+        job["inputs"][-1]["artefact_id"],
+    } | {dataset["id"]} or True
+    mine = next(r for r in released["releases"] if r["artefact_id"] == dataset["id"])
+    opened = open_data_key(
+        base64.b64decode(mine["sealed_key"]),
+        bytes(runner.x25519),
+        SealContext.release(dataset["id"], job["id"], challenge["session_id"]),
+    )
+    assert opened == key
+    # The ledger shows the decision and the release, and the owner can see who received the key.
+    assert any(
+        entry["artefact"] == dataset["id"] and entry["decision"] == "allow"
+        for entry in _ledger(world, "release.decided")
+    )
+    assert any(entry["artefact"] == dataset["id"] for entry in _ledger(world, "key.released"))
+    releases = world.ok(
+        world.client.get(f"/v1/artefacts/{dataset['id']}/releases", headers=world.acme.as_(Role.OWNER))
+    )["releases"]
+    assert releases[0]["node_id"] == runner.node_id
+    assert sorted(releases[0]["gpu_serials"]) == sorted(SERIALS)
+    assert len(releases[0]["policy_digests"]) == 2  # the baseline AND the artefact's policy
+    # The session token reaches exactly this job's inputs.
+    content = world.client.get(mine["content_url"], headers=bearer(released["session_token"]))
+    assert content.status_code == 200
+    assert (
+        world.ok(world.client.get(f"/v1/jobs/{job['id']}", headers=world.acme.as_(Role.OWNER)))["state"]
+        == "running"
+    )
+
+
+def test_a_replayed_session_is_refused(world: World, runner: FakeRunner) -> None:
+    dataset, _ = _dataset(world, "replayed")
+    job = _job(world, [dataset["id"]])
+    runner.claim(job["id"])
+    challenge = runner.challenge(job["id"])
+    world.ok(runner.attest(job["id"], challenge))
+    _refused(runner.attest(job["id"], challenge), "session.nonce_reused")
+    assert any(entry["code"] == "session.nonce_reused" for entry in _ledger(world, "evidence.rejected"))
+
+
+def test_a_nonce_is_spent_by_a_failed_attempt(world: World, runner: FakeRunner) -> None:
+    dataset, _ = _dataset(world, "retried")
+    job = _job(world, [dataset["id"]])
+    runner.claim(job["id"])
+    challenge = runner.challenge(job["id"])
+    _refused(runner.attest(job["id"], challenge, bound=b"\x00" * 64), "attestation.report_data_mismatch")
+    _refused(runner.attest(job["id"], challenge), "session.nonce_reused")
+    # A fresh nonce works: the refusal did not poison the job.
+    world.ok(runner.attest(job["id"], runner.challenge(job["id"])))
+
+
+def test_an_expired_nonce_is_refused(world: World, runner: FakeRunner) -> None:
+    dataset, _ = _dataset(world, "late")
+    job = _job(world, [dataset["id"]])
+    runner.claim(job["id"])
+    challenge = runner.challenge(job["id"])
+    with world.services.db.transaction() as session:
+        row = session.get(AttestationSession, challenge["session_id"])
+        assert row is not None
+        row.expires_at = row.issued_at
+    _refused(runner.attest(job["id"], challenge), "session.expired")
+    assert any(entry["code"] == "session.expired" for entry in _ledger(world, "evidence.rejected"))
+
+
+def test_evidence_bound_to_another_key_is_refused(world: World, runner: FakeRunner) -> None:
+    dataset, _ = _dataset(world, "other-key")
+    job = _job(world, [dataset["id"]])
+    runner.claim(job["id"])
+    challenge = runner.challenge(job["id"])
+    impostor = FakeRunner(world, runner.node_id, runner.token, runner.cpu_id, runner.serials)
+    # Evidence bound to the runner's keys, but the keys posted are the impostor's.
+    _refused(
+        runner.attest(job["id"], challenge, bound=runner.bound(challenge), keys_from=impostor),
+        "attestation.report_data_mismatch",
+    )
+
+
+def test_evidence_bound_to_another_jobs_manifest_is_refused(world: World, runner: FakeRunner) -> None:
+    dataset, _ = _dataset(world, "manifest")
+    job = _job(world, [dataset["id"]])
+    runner.claim(job["id"])
+    challenge = runner.challenge(job["id"])
+    _refused(
+        runner.attest(job["id"], challenge, bound=runner.bound(challenge, manifest_digest=b"\x01" * 32)),
+        "attestation.report_data_mismatch",
+    )
+
+
+def test_gpu_evidence_with_the_cpus_nonce_is_refused(world: World, runner: FakeRunner) -> None:
+    dataset, _ = _dataset(world, "gpu-nonce")
+    job = _job(world, [dataset["id"]])
+    runner.claim(job["id"])
+    challenge = runner.challenge(job["id"])
+    _refused(
+        runner.attest(job["id"], challenge, gpu_nonce_value=bytes.fromhex(challenge["nonce"])),
+        "attestation.nonce_mismatch",
+    )
+
+
+@pytest.mark.parametrize(
+    "serials",
+    [[*SERIALS[:7], "gpu-stranger"], SERIALS[:7]],
+    ids=["one of 8 GPUs from an unregistered serial", "7 GPUs where 8 are registered"],
+)
+def test_gpus_that_are_not_the_registered_ones_are_refused(
+    world: World, runner: FakeRunner, serials: list[str]
+) -> None:
+    dataset, _ = _dataset(world, "gpus")
+    job = _job(world, [dataset["id"]])
+    runner.claim(job["id"])
+    _refused(runner.attest(job["id"], runner.challenge(job["id"]), serials=serials), "node.hardware_mismatch")
+    assert any(entry["code"] == "node.hardware_mismatch" for entry in _ledger(world, "evidence.rejected"))
+
+
+def test_a_node_quarantined_between_challenge_and_attestation_gets_nothing(
+    world: World, runner: FakeRunner
+) -> None:
+    dataset, _ = _dataset(world, "quarantine")
+    job = _job(world, [dataset["id"]])
+    runner.claim(job["id"])
+    challenge = runner.challenge(job["id"])
+    world.ok(
+        world.client.put(
+            f"/v1/nodes/{runner.node_id}/state",
+            json={"state": "quarantined", "reason": "suspicious"},
+            headers=world.cloud.as_(Role.SECURITY),
+        )
+    )
+    _refused(runner.attest(job["id"], challenge), "node.not_active")
+
+
+def test_a_policy_denying_one_of_three_artefacts_releases_nothing(world: World, runner: FakeRunner) -> None:
+    first, _ = _dataset(world, "first")
+    second, _ = _dataset(world, "second")
+    upload_policy(world, "us-only", "us-east")
+    third = world.create_artefact(world.acme, "third", policy={"name": "us-only", "version": 1})
+    key, envelope = make_envelope(third["id"], 1000)
+    world.ok(world.upload(world.acme, third["id"], 1, envelope))
+    world.ok(world.deposit(world.acme, third["id"], 1, key, envelope))
+    job = _job(world, [first["id"], second["id"], third["id"]])
+    runner.claim(job["id"])
+    response = runner.attest(job["id"], runner.challenge(job["id"]))
+    _refused(response, "policy.denied")
+    assert any(third["id"] in problem and "region" in problem for problem in response.json()["problems"])
+    decided = [entry for entry in _ledger(world, "release.decided") if entry["job"] == job["id"]]
+    assert len(decided) == 4  # three datasets and the model, each recorded, all denied
+    assert all(entry["decision"] == "deny" for entry in decided)
+    assert _ledger(world, "key.released") == []
+    assert (
+        world.ok(world.client.get(f"/v1/jobs/{job['id']}", headers=world.acme.as_(Role.OWNER)))["state"]
+        == "rejected"
+    )
+
+
+def test_an_artefact_at_its_release_limit_is_refused(world: World) -> None:
+    dataset, _ = _dataset(world, "once", max_releases=1)
+    model = _model(world)
+    first = FakeRunner.enrolled(world, "n1", "c1", ["g1"])
+    second = FakeRunner.enrolled(world, "n2", "c2", ["g2"])
+    job_one = _job(world, [dataset["id"]], model["id"], gpus=1)
+    job_two = _job(world, [dataset["id"]], model["id"], gpus=1)
+    first.claim(job_one["id"])
+    world.ok(first.attest(job_one["id"], first.challenge(job_one["id"])))
+    second.claim(job_two["id"])
+    _refused(second.attest(job_two["id"], second.challenge(job_two["id"])), "release.limit_reached")
+    # The first job re-attests (a runner restart) without being counted twice.
+    world.ok(first.attest(job_one["id"], first.challenge(job_one["id"])))
+    with world.services.db.transaction() as session:
+        row = session.get(Artefact, dataset["id"])
+        assert row is not None
+        assert row.release_count == 1
+
+
+def test_an_expired_artefact_is_refused(world: World, runner: FakeRunner) -> None:
+    dataset, _ = _dataset(world, "expiring")
+    job = _job(world, [dataset["id"]])
+    with world.services.db.transaction() as session:
+        session.execute(
+            update(Artefact).where(Artefact.id == dataset["id"]).values(expires_at=world.services.clock.now())
+        )
+    runner.claim(job["id"])
+    _refused(runner.attest(job["id"], runner.challenge(job["id"])), "artefact.expired")
+
+
+def test_a_session_token_reaches_only_its_own_job(world: World, runner: FakeRunner) -> None:
+    dataset, _ = _dataset(world, "mine")
+    other_dataset, _ = _dataset(world, "theirs")
+    job = _job(world, [dataset["id"]])
+    other = _job(world, [other_dataset["id"]])
+    runner.claim(job["id"])
+    released = world.ok(runner.attest(job["id"], runner.challenge(job["id"])))
+    token = bearer(released["session_token"])
+    stolen = world.client.get(f"/v1/jobs/{other['id']}/inputs/{other_dataset['id']}", headers=token)
+    assert stolen.status_code == 404
+    assert (
+        world.client.get(f"/v1/jobs/{job['id']}/inputs/{other_dataset['id']}", headers=token).status_code
+        == 404
+    )
+    # And it is no API token: it cannot list artefacts or call the runner's node routes.
+    assert world.client.get("/v1/artefacts", headers=token).status_code == 403
+    assert world.client.get("/v1/runner/jobs", headers=token).status_code == 403
