@@ -67,6 +67,10 @@ class Settings(BaseSettings):
         description="Endorsements (roots, certificates, CRLs, TCB info, RIMs); default data_dir/collateral.",
     )
     allow_simulated_tee: bool = False
+    crash_test_pause_after_release_seconds: Annotated[float, Field(ge=0, le=120)] = Field(
+        default=0.0,
+        description="Crash tests only: sleep between a release's commit and its answer (not in production).",
+    )
     simulated_site: Path | None = Field(
         default=None,
         description="A `ccgate sim init` site whose simulated roots and RIMs to trust (development only).",
@@ -115,6 +119,10 @@ class Settings(BaseSettings):
         except ArgumentError as exc:
             raise ConfigurationError("CCGATE_DATABASE_URL is not a database URL") from exc
         if self.mode is Mode.PRODUCTION:
+            if self.crash_test_pause_after_release_seconds:
+                raise ConfigurationError(
+                    "production mode refuses CCGATE_CRASH_TEST_PAUSE_AFTER_RELEASE_SECONDS"
+                )
             if self.allow_simulated_tee or self.simulated_site is not None:
                 raise ConfigurationError(
                     "production mode refuses the simulated TEE: unset CCGATE_ALLOW_SIMULATED_TEE "

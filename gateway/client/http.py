@@ -264,6 +264,10 @@ class GatewayClient:
             p.DocumentOut, "POST", f"/v1/{self._collection(kind)}", json={"document": document}
         )
 
+    def upload_document_text(self, document: str) -> int:
+        """Upload a release policy; return its version (the next one, or the existing identical one)."""
+        return self.upload_document(DocumentKind.RELEASE_POLICY, document).version
+
     def list_documents(self, kind: DocumentKind, name: str | None = None) -> list[p.DocumentOut]:
         """Document versions of the tenant."""
         params = {"name": name} if name else {}

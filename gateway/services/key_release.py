@@ -24,6 +24,7 @@ runner attests again with a fresh nonce and receives the keys without the job be
 import base64
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -198,6 +199,9 @@ def attest(
         ),
     )
     released = _decide_and_record(ctx, attempt, result, token, token_id, now)
+    if ctx.settings.crash_test_pause_after_release_seconds:
+        # The window between the ledger commit and the response, held open for the crash test.
+        time.sleep(ctx.settings.crash_test_pause_after_release_seconds)
     return _seal(ctx, attempt, released, token)
 
 

@@ -30,6 +30,7 @@ class LiveGateway:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -42,6 +43,7 @@ class LiveGateway:
             "CCGATE_DATABASE_URL": self.database_url,
             "CCGATE_ALLOW_SIMULATED_TEE": "true",
             "CCGATE_URL": self.url,
+            **self.extra_env,
         }
         if token:
             env["CCGATE_TOKEN"] = token
