@@ -8,8 +8,10 @@ simulated node: its GPUs are verified under the simulated vendor's roots, and on
 explicitly configured (development mode); otherwise simulated Evidence is refused.
 """
 
+import os
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +35,8 @@ from attestation.tdx.quote import parse_quote
 from enclave_runner.protocol.binding import gpu_nonce
 from gateway.collateral.loaders import StoreRims, load_snp_collateral, load_tdx_collateral
 from gateway.collateral.store import CollateralStore, ItemKind
+
+GPU_VERIFY_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class StoreEvidenceVerifier:
         self._simulation = simulation
         self._cache = NvidiaVerifierCache()
         self._nvidia: NvidiaTrustAnchors | None = None
+        # GPU reports are independent: verify them side by side (the signature checks release the GIL).
+        self._gpu_pool = ThreadPoolExecutor(max_workers=GPU_VERIFY_THREADS, thread_name_prefix="gpu-verify")
 
     def verify(
         self, bundle: EvidenceBundle, *, expected_report_data: bytes, now: datetime
@@ -78,10 +84,12 @@ class StoreEvidenceVerifier:
             nonce = gpu_nonce(expected_report_data)
             collateral = self._gpu_collateral(simulated=cpu.simulated)
             gpus = tuple(
-                verify_gpu_evidence(
-                    gpu, expected_nonce=nonce, collateral=collateral, now=now, cache=self._cache
+                self._gpu_pool.map(
+                    lambda gpu: verify_gpu_evidence(
+                        gpu, expected_nonce=nonce, collateral=collateral, now=now, cache=self._cache
+                    ),
+                    bundle.gpus,
                 )
-                for gpu in bundle.gpus
             )
         else:
             gpus = ()

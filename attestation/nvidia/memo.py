@@ -1,5 +1,6 @@
 """A bounded memo table: the storage behind ``NvidiaVerifierCache``."""
 
+import threading
 from collections.abc import Hashable
 from typing import Generic, TypeVar
 
@@ -10,13 +11,15 @@ V = TypeVar("V")
 class BoundedMemo(Generic[K, V]):
     """A dictionary that forgets its oldest entries beyond ``max_entries``."""
 
-    __slots__ = ("_entries", "_max_entries")
+    __slots__ = ("_entries", "_lock", "_max_entries")
 
     def __init__(self, max_entries: int) -> None:
         if max_entries < 1:
             raise ValueError("a cache needs room for at least one entry")
         self._entries: dict[K, V] = {}
         self._max_entries = max_entries
+        # The gateway verifies several GPUs and several requests at once with one cache.
+        self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
         """The value stored under ``key``, or None."""
@@ -24,9 +27,10 @@ class BoundedMemo(Generic[K, V]):
 
     def put(self, key: K, value: V) -> None:
         """Store ``value`` under ``key``, dropping the oldest entry when full."""
-        if key not in self._entries and len(self._entries) >= self._max_entries:
-            self._entries.pop(next(iter(self._entries)), None)
-        self._entries[key] = value
+        with self._lock:
+            if key not in self._entries and len(self._entries) >= self._max_entries:
+                self._entries.pop(next(iter(self._entries)), None)
+            self._entries[key] = value
 
     def __len__(self) -> int:
         return len(self._entries)

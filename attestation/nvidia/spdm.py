@@ -14,6 +14,7 @@ are REJECTED (not ignored): the signature covers exactly the parsed length, and 
 length fields disagree with its size is not the report the device signed.
 """
 
+import struct
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -142,9 +143,45 @@ def _parse_block(reader: ByteReader) -> MeasurementBlock:
     return MeasurementBlock(index, value_type, measurement.take(value_size, f"block {index} value"))
 
 
-def _parse_record(record: bytes, number_of_blocks: int) -> tuple[MeasurementBlock, ...]:
+# The measurement block fields above, back to back: read 64 of them per GPU per release, so the
+# well-formed case is read with one struct call per block; anything unusual goes the careful way.
+_BLOCK_HEADER = struct.Struct("<BBHBH")
+
+
+def _parse_record_fast(record: bytes, number_of_blocks: int) -> tuple[MeasurementBlock, ...] | None:
+    """The blocks of a well-formed record of SHA-384 digests, or None to let the careful path decide."""
+    blocks = []
+    offset = 0
+    end = len(record)
+    header = _BLOCK_HEADER.size
+    for _ in range(number_of_blocks):
+        if offset + header > end:
+            return None
+        index, specification, size, value_type, value_size = _BLOCK_HEADER.unpack_from(record, offset)
+        if (
+            specification != DMTF_MEASUREMENT_SPECIFICATION
+            or value_size != SHA384_DIGEST_SIZE
+            or size != DMTF_VALUE_HEADER_SIZE + value_size
+            or value_type & RAW_BIT_STREAM_FLAG
+            or offset + header + value_size > end
+        ):
+            return None
+        start = offset + header
+        blocks.append(MeasurementBlock(index, value_type, record[start : start + value_size]))
+        offset = start + value_size
+    return tuple(blocks) if offset == end else None
+
+
+def _parse_record(
+    record: bytes, number_of_blocks: int, *, fast_path: bool = True
+) -> tuple[MeasurementBlock, ...]:
     if number_of_blocks == 0:
         raise SpdmMeasurementBlockError("the response holds no measurement block")
+    fast = _parse_record_fast(record, number_of_blocks) if fast_path else None
+    if fast is not None:
+        indexes = [block.index for block in fast]
+        if len(set(indexes)) == len(indexes) and 0 not in indexes:
+            return fast
     reader = ByteReader(record)
     blocks = tuple(_parse_block(reader) for _ in range(number_of_blocks))
     if reader.remaining:

@@ -55,7 +55,7 @@ def require(permission: Permission) -> Any:
     ) -> Caller:
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
             raise TokenMissingError("send an API token as 'Authorization: Bearer <token>'")
-        with services.db.transaction() as session:
+        with services.db.read() as session:
             caller = services.tokens.authenticate(session, credentials.credentials)
         if not caller.has(permission):
             raise PermissionDeniedError(

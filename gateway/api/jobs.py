@@ -85,7 +85,13 @@ def cancel_job(
     return job_out(jobs.cancel_job(services, caller, job_id))
 
 
-@router.get("/jobs/{job_id}/result", response_class=StreamingResponse)
+@router.get(
+    "/jobs/{job_id}/result",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+    },
+)
 def download_result(
     job_id: JobIdPath, services: Services, caller: Annotated[Caller, require(Permission.JOB_RESULT_READ)]
 ) -> StreamingResponse:

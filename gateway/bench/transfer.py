@@ -11,8 +11,6 @@ digest — timing the upload and the download end to end, as a client sees them,
 import hashlib
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,12 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-import httpx
-
 from enclave_runner.protocol.envelope import encrypt_file
 from enclave_runner.protocol.sealing import SealContext, seal_data_key
 from gateway.client.http import GatewayClient
 from gateway.domain import ArtefactKind, Role
+from gateway.local_gateway import local_gateway
 from gateway.schemas.artefacts import ArtefactCreate, KeyDeposit
 
 GIB: Final = 1 << 30
@@ -49,14 +46,6 @@ class TransferReport:
         """MB/s (10^6 bytes) of the fastest (``best``) or the median run."""
         chosen = min(seconds) if best else statistics.median(seconds)
         return self.size / chosen / 1e6
-
-
-def _free_port() -> int:
-    import socket  # noqa: PLC0415 - only the benchmark picks ports.
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _make_envelope(directory: Path, size: int, artefact_id: str) -> tuple[Path, bytes, bytes]:
@@ -108,20 +97,6 @@ def _one_run(  # noqa: PLR0917 - the run's inputs, all needed.
     return upload, download
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the gateway process exited during start-up")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("the gateway did not become ready within 60 s")
-
-
 def run_transfer_bench(
     size: int = GIB,
     *,
@@ -141,34 +116,12 @@ def run_transfer_bench(
     root = directory or Path(tempfile.gettempdir())
     with tempfile.TemporaryDirectory(prefix="ccgate-bench-transfer-", dir=root) as scratch:
         work = Path(scratch)
-        data_dir = work / "data"
-        env = {**os.environ, "CCGATE_DATA_DIR": str(data_dir)}
-        env.pop("CCGATE_DATABASE_URL", None)
-        done = subprocess.run(
-            [sys.executable, "-m", "gateway.cli", "admin", "bootstrap", "--json"],
-            env=env,
-            capture_output=True,
-            check=True,
-        )
-        import json  # noqa: PLC0415 - only this step parses the bootstrap output.
-
-        admin_token = json.loads(done.stdout)["token"]
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        log = open(work / "gateway.log", "wb")  # noqa: SIM115 - closed in the finally below.
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--http", http],
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
         report = TransferReport(size, str(root), http, chunk_size)
-        try:
-            _wait_ready(url, server)
-            with GatewayClient(url, admin_token) as admin:
+        with local_gateway(work / "data", http=http) as gateway:
+            with GatewayClient(gateway.url, gateway.admin_token) as admin:
                 tenant = admin.create_tenant("bench")
                 owner_token = admin.create_principal(tenant.id, "owner", [Role.OWNER]).token.token
-            with GatewayClient(url, owner_token, timeout=600) as owner:
+            with GatewayClient(gateway.url, owner_token, timeout=600) as owner:
                 artefact = owner.create_artefact(ArtefactCreate(kind=ArtefactKind.DATASET, name="bench"))
                 envelope, key, digest = _make_envelope(work, size, artefact.id)
                 report.size = envelope.stat().st_size
@@ -182,10 +135,6 @@ def run_transfer_bench(
                     )
                     report.upload_seconds.append(upload)
                     report.download_seconds.append(download)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            log.close()
         if str(root).startswith("/dev/shm"):
             report.notes.append(
                 "blobs on tmpfs: no O_DIRECT there, so every byte stored allocates page-cache memory"

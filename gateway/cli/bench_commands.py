@@ -234,3 +234,45 @@ def transfer(
     stdout.print(table)
     for note in report.notes:
         stdout.print(f"note: {note}")
+
+
+@app.command("release")
+def release(
+    releases: Annotated[int, typer.Option("--releases", min=1, help="Timed releases.")] = 300,
+    gpus: Annotated[int, typer.Option("--gpus", min=0, max=64, help="Simulated GPUs per node.")] = 8,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 4,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Full releases per second and p50/p99 latency through a real gateway on loopback (SQLite)."""
+    from gateway.bench.release import TARGET_P50_MS, TARGET_RELEASES_PER_SECOND, run_release_bench  # noqa: PLC0415
+
+    report = run_release_bench(releases, gpus=gpus, concurrency=concurrency)
+    numbers = {
+        "releases": len(report.full_seconds),
+        "gpus": report.gpus,
+        "concurrency": report.concurrency,
+        "releases_per_second": round(report.per_second, 1),
+        "full_p50_ms": round(report.percentile(report.full_seconds, 50), 2),
+        "full_p99_ms": round(report.percentile(report.full_seconds, 99), 2),
+        "attest_p50_ms": round(report.percentile(report.attest_seconds, 50), 2),
+        "attest_p99_ms": round(report.percentile(report.attest_seconds, 99), 2),
+    }
+    if as_json:
+        print_json(numbers)
+        return
+    table = Table(
+        title=f"release protocol, {report.gpus} simulated GPUs, {report.concurrency} concurrent runners"
+    )
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("goal", justify="right")
+    table.add_row("releases per second", f"{report.per_second:.1f}", f"≥ {TARGET_RELEASES_PER_SECOND:g}")
+    table.add_row("full release p50 (ms)", f"{numbers['full_p50_ms']:.2f}", f"≤ {TARGET_P50_MS:g}")
+    table.add_row("full release p99 (ms)", f"{numbers['full_p99_ms']:.2f}", "")
+    table.add_row("attestation request p50 (ms)", f"{numbers['attest_p50_ms']:.2f}", "")
+    table.add_row("attestation request p99 (ms)", f"{numbers['attest_p99_ms']:.2f}", "")
+    stdout.print(table)
+    stdout.print(
+        "a full release = challenge + Evidence (made by the load generator) + attestation, as runners see it",
+        markup=False,
+    )

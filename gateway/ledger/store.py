@@ -53,6 +53,9 @@ class LedgerSigner(Protocol):
         ...
 
 
+_LOCKED_STATE = "ccgate.ledger_state"
+
+
 @dataclass(frozen=True, slots=True)
 class AppendedEntry:
     """What an append returns: the entry's index and the tree head signed right after it."""
@@ -101,11 +104,17 @@ class Ledger:
         self._locked_state(session)
 
     def _locked_state(self, session: Session) -> LedgerState:
+        # Once locked in this transaction the row cannot change under us (PostgreSQL holds the row
+        # lock, SQLite the write lock) until commit, so later appends reuse it instead of re-reading.
+        cached = session.info.get(_LOCKED_STATE)
+        if isinstance(cached, LedgerState):
+            return cached
         state = session.execute(
             select(LedgerState).where(LedgerState.id == STATE_ROW).with_for_update()
         ).scalar_one_or_none()
         if state is None:
             raise LedgerError("the ledger state row is missing; run `ccgate db upgrade`")
+        session.info[_LOCKED_STATE] = state
         return state
 
     def append(
@@ -137,7 +146,8 @@ class Ledger:
         )
         state.size = compact.size
         state.peaks = [peak.hex() for peak in compact.peaks]
-        session.flush()
+        # No flush here: the entries and the state reach the database with the transaction's own
+        # flush (autoflush before any query, and at commit), one round trip for several appends.
         return AppendedEntry(compact.size - 1, head)
 
     def size(self, session: Session) -> int:

@@ -22,18 +22,13 @@ runner attests again with a fresh nonce and receives the keys without the job be
 """
 
 import base64
-import hashlib
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from attestation.errors import AttestationError
 from attestation.evidence import CpuEvidence, EvidenceBundle, GpuArch, GpuEvidence, TeeType
-from attestation.result import AttestationResult
 from attestation.token import BoundKeys, attestation_token_claims
 from enclave_runner.protocol.binding import report_data as bind_report_data
 from enclave_runner.protocol.messages import (
@@ -45,41 +40,28 @@ from enclave_runner.protocol.messages import (
 )
 from enclave_runner.protocol.sealing import SealContext
 from gateway.auth.permissions import Caller
-from gateway.domain import ArtefactState, JobState, NodeState, Role, new_id
+from gateway.domain import new_id
 from gateway.errors import (
-    ArtefactExpiredError,
     AttestedHardwareMismatchError,
     GatewayError,
     JobStateError,
-    NodeNotActiveError,
     NonceExpiredError,
     NonceReusedError,
     NotFoundError,
-    PolicyDeniedError,
-    ReleaseLimitError,
-    ReleaseRefusedError,
     SessionUnknownError,
     SimulatedTeeRefusedError,
 )
 from gateway.keyvault import SigningPurpose
 from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
-from gateway.services.job_states import transition
 from gateway.services.jobs import active_node, manifest_of
-from gateway.services.release_decisions import ArtefactDecision, decide, hardware_match
+from gateway.services.release_commit import CHALLENGE_STATES, ReleaseAttempt, Released, commit_release, reload
+from gateway.services.release_decisions import decide, hardware_match
 from gateway.storage.schema import (
-    Artefact,
-    ArtefactVersion,
     AttestationSession,
     Job,
-    JobInput,
     Node,
-    Release,
-    ReleaseCount,
-    Tenant,
 )
-
-CHALLENGE_STATES = frozenset({JobState.ASSIGNED, JobState.ATTESTED, JobState.RELEASED})
 
 
 @dataclass(frozen=True)
@@ -150,6 +132,12 @@ class _Attempt:
     keys: BoundKeys
     report_data: bytes
 
+    def as_release(self) -> ReleaseAttempt:
+        """The identifiers and keys the release transaction needs."""
+        return ReleaseAttempt(
+            self.attestation.id, self.job.id, self.job.tenant_id, self.node.id, self.node.tenant_id, self.keys
+        )
+
 
 def attest(
     ctx: ServiceContext, caller: Caller, job_id: str, request: AttestationRequest
@@ -198,7 +186,14 @@ def attest(
             token_id=token_id,
         ),
     )
-    released = _decide_and_record(ctx, attempt, result, token, token_id, now)
+    with ctx.db.read() as session:
+        # Policies are evaluated on a snapshot, outside the write lock; what they depend on that can
+        # change meanwhile (node and job state, release counts, expiry) is checked again under it.
+        job, node, provider, attestation = reload(
+            session, attempt.job.id, attempt.node.id, attempt.attestation.id
+        )
+        decisions = decide(ctx, session, job, node, provider, attestation, result, now)
+    released = commit_release(ctx, attempt.as_release(), result, decisions, (token, token_id), now)
     if ctx.settings.crash_test_pause_after_release_seconds:
         # The window between the ledger commit and the response, held open for the crash test.
         time.sleep(ctx.settings.crash_test_pause_after_release_seconds)
@@ -275,252 +270,26 @@ def _record_rejection(ctx: ServiceContext, attempt: _Attempt, exc: AttestationEr
         )
 
 
-@dataclass(frozen=True)
-class _Released:
-    """What the committed transaction released: versions (for their sealed keys) and the session token."""
-
-    versions: list[tuple[ArtefactVersion, Artefact]]
-    session_token: str
-
-
-def _decide_and_record(  # noqa: PLR0917 - the attempt, its result, its token and the time, as decided.
-    ctx: ServiceContext,
-    attempt: _Attempt,
-    result: AttestationResult,
-    token: str,
-    token_id: str,
-    now: datetime,
-) -> _Released:
-    with ctx.db.transaction() as session:
-        ctx.ledger.lock(session)  # Every check below must hold at the moment the decision is recorded.
-        job = session.get(Job, attempt.job.id, with_for_update=True)
-        node = session.get(Node, attempt.node.id)
-        provider = session.get(Tenant, attempt.node.tenant_id)
-        attestation = session.get(AttestationSession, attempt.attestation.id)
-        assert job is not None
-        assert node is not None
-        assert provider is not None
-        assert attestation is not None
-        stale: GatewayError | None = None
-        if node.state != NodeState.ACTIVE:
-            stale = NodeNotActiveError(f"node {node.id} became {node.state} before the release")
-        elif job.state not in CHALLENGE_STATES:
-            stale = JobStateError(f"job {job.id} became {job.state} before the release")
-        if stale is None:
-            refusal = _gateway_refusal(session, job, now)
-            decisions = (
-                []
-                if refusal is not None
-                else decide(ctx, session, job, node, provider, attestation, result, now)
-            )
-            refusal = refusal or _policy_refusal(decisions)
-            _record_decisions(ctx, session, attempt, job, result, decisions, token_id, refusal)
-            if refusal is None:
-                return _release(ctx, session, attempt, job, attestation, decisions, token, token_id, now)
-            attestation.outcome = refusal.code
-            transition(ctx, session, job, JobState.REJECTED, "release refused", code=refusal.code)
-            stale = refusal
-        else:
-            attestation.outcome = stale.code
-            _append_rejection(ctx, session, attempt, "release", stale.code)
-    raise stale
-
-
-def _gateway_refusal(session: Session, job: Job, now: datetime) -> ReleaseRefusedError | None:
-    """The relying party's own hard limits, before any policy: expiry, retirement, release maximum."""
-    expired: dict[str, tuple[str, ...]] = {}
-    limited: dict[str, tuple[str, ...]] = {}
-    for job_input in session.scalars(select(JobInput).where(JobInput.job_id == job.id)):
-        artefact = session.get(Artefact, job_input.artefact_id, with_for_update=True)
-        assert artefact is not None
-        if artefact.state == ArtefactState.RETIRED or (
-            artefact.expires_at is not None and artefact.expires_at <= now
-        ):
-            expired[artefact.id] = (ArtefactExpiredError.code,)
-            continue
-        counted = session.get(ReleaseCount, (artefact.id, job.id)) is not None
-        if (
-            not counted
-            and artefact.max_releases is not None
-            and artefact.release_count >= artefact.max_releases
-        ):
-            limited[artefact.id] = (ReleaseLimitError.code,)
-    if expired:
-        return ArtefactExpiredError("an input is retired or past its expiry; nothing was released", expired)
-    if limited:
-        return ReleaseLimitError(
-            "an input reached its maximum number of releases; nothing was released", limited
-        )
-    return None
-
-
-def _policy_refusal(decisions: list[ArtefactDecision]) -> PolicyDeniedError | None:
-    denied = {item.artefact.id: item.reasons for item in decisions if not item.allowed}
-    if not denied:
-        return None
-    return PolicyDeniedError("a policy denied the release of an input; nothing was released", denied)
-
-
-def _record_decisions(  # noqa: PLR0917 - one ledger entry per input, with everything it was decided on.
-    ctx: ServiceContext,
-    session: Session,
-    attempt: _Attempt,
-    job: Job,
-    result: AttestationResult,
-    decisions: list[ArtefactDecision],
-    token_id: str,
-    refusal: ReleaseRefusedError | None,
-) -> None:
-    gpu_serials = [gpu.ueid for gpu in result.gpus]
-    by_artefact = {item.artefact.id: item for item in decisions}
-    inputs = list(
-        session.scalars(select(JobInput).where(JobInput.job_id == job.id).order_by(JobInput.artefact_id))
-    )
-    for job_input in inputs:
-        item = by_artefact.get(job_input.artefact_id)
-        if refusal is not None and item is None:
-            reasons = refusal.denied.get(job_input.artefact_id, ())
-        else:
-            reasons = item.reasons if item is not None else ()
-        allowed = refusal is None
-        digests = list(item.policy_digests) if item is not None else []
-        decision_json = item.decision.to_json() if item is not None and item.decision is not None else None
-        entry = ctx.ledger.append(
-            session,
-            EventKind.RELEASE_DECIDED,
-            job.tenant_id,
-            {
-                "job": job.id,
-                "artefact": job_input.artefact_id,
-                "version": job_input.version,
-                "session": attempt.attestation.id,
-                "node": attempt.node.id,
-                "provider": attempt.node.tenant_id,
-                "decision": "allow" if allowed else "deny",
-                "reasons": list(reasons),
-                "refusal": None if refusal is None else refusal.code,
-                "policies": decision_json,
-                "evidence_digest": result.evidence_digest,
-                "token_id": token_id,
-                "gpu_serials": gpu_serials,
-            },
-        )
-        session.add(
-            Release(
-                id=new_id("rel"),
-                job_id=job.id,
-                artefact_id=job_input.artefact_id,
-                version=job_input.version,
-                session_id=attempt.attestation.id,
-                node_id=attempt.node.id,
-                provider_id=attempt.node.tenant_id,
-                decision="allow" if allowed else "deny",
-                reasons=list(reasons) or ([] if refusal is None else [refusal.code]),
-                evidence_digest=result.evidence_digest,
-                token_id=token_id,
-                policy_digests=digests,
-                sealed_to=None,
-                gpu_serials=gpu_serials,
-                ledger_index=entry.index,
-                decided_at=ctx.clock.now(),
-            )
-        )
-    session.flush()
-
-
-def _release(  # noqa: PLR0917 - the committed release of every input, in one transaction.
-    ctx: ServiceContext,
-    session: Session,
-    attempt: _Attempt,
-    job: Job,
-    attestation: AttestationSession,
-    decisions: list[ArtefactDecision],
-    token: str,
-    token_id: str,
-    now: datetime,
-) -> _Released:
-    thumbprint = hashlib.sha256(attempt.keys.x25519).hexdigest()
-    versions: list[tuple[ArtefactVersion, Artefact]] = []
-    for item in decisions:
-        artefact = item.artefact
-        if session.get(ReleaseCount, (artefact.id, job.id)) is None:
-            session.add(ReleaseCount(artefact_id=artefact.id, job_id=job.id, counted_at=now))
-            artefact.release_count += 1
-        version = session.get(ArtefactVersion, (artefact.id, item.job_input.version))
-        assert version is not None
-        assert version.sealed_key is not None
-        assert version.kek_id is not None
-        versions.append((version, artefact))
-        ctx.ledger.append(
-            session,
-            EventKind.KEY_RELEASED,
-            job.tenant_id,
-            {
-                "job": job.id,
-                "artefact": artefact.id,
-                "version": version.version,
-                "session": attestation.id,
-                "node": attempt.node.id,
-                "provider": attempt.node.tenant_id,
-                "sealed_to": thumbprint,
-                "token_id": token_id,
-                "policy_digests": list(item.policy_digests),
-                "release_count": artefact.release_count,
-            },
-        )
-    for release in session.scalars(select(Release).where(Release.session_id == attestation.id)):
-        release.sealed_to = thumbprint
-    attestation.outcome = "released"
-    attestation.x25519 = attempt.keys.x25519.hex()
-    attestation.ed25519 = attempt.keys.ed25519.hex()
-    attestation.token_id = token_id
-    attestation.attestation_token = token
-    if job.state != JobState.ATTESTED:
-        transition(ctx, session, job, JobState.ATTESTED, f"Evidence verified in session {attestation.id}")
-    transition(ctx, session, job, JobState.RELEASED, f"keys released in session {attestation.id}")
-    ttl = timedelta(seconds=manifest_of(job).max_runtime_seconds + ctx.settings.session_grace_seconds)
-    issued = ctx.tokens.issue(session, attestation.id, attempt.node.tenant_id, [Role.SESSION], ttl)
-    return _Released(versions, issued.token)
-
-
-def _append_rejection(
-    ctx: ServiceContext, session: Session, attempt: _Attempt, stage: str, code: str
-) -> None:
-    ctx.ledger.append(
-        session,
-        EventKind.EVIDENCE_REJECTED,
-        attempt.job.tenant_id,
-        {
-            "job": attempt.job.id,
-            "node": attempt.node.id,
-            "session": attempt.attestation.id,
-            "stage": stage,
-            "code": code,
-        },
-    )
-
-
-def _seal(ctx: ServiceContext, attempt: _Attempt, released: _Released, token: str) -> AttestationResponse:
+def _seal(ctx: ServiceContext, attempt: _Attempt, released: Released, token: str) -> AttestationResponse:
     """After the commit: each data key, unwrapped under the KEK, sealed to the runner's X25519 key."""
     keys = []
-    for version, artefact in released.versions:
+    for version, artefact_id in released.versions:
         assert version.sealed_key is not None
         assert version.kek_id is not None
-        assert version.ciphertext_digest is not None
         sealed = ctx.vault.reseal(
             version.kek_id,
             version.sealed_key,
-            SealContext.deposit(artefact.id, version.kek_id),
+            SealContext.deposit(artefact_id, version.kek_id),
             attempt.keys.x25519,
-            SealContext.release(artefact.id, attempt.job.id, attempt.attestation.id),
+            SealContext.release(artefact_id, attempt.job.id, attempt.attestation.id),
         )
         keys.append(
             ReleasedKey(
-                artefact_id=artefact.id,
+                artefact_id=artefact_id,
                 version=version.version,
                 sealed_key=base64.b64encode(sealed).decode("ascii"),
-                content_url=f"/v1/jobs/{attempt.job.id}/inputs/{artefact.id}",
-                ciphertext_digest=version.ciphertext_digest,
+                content_url=f"/v1/jobs/{attempt.job.id}/inputs/{artefact_id}",
+                ciphertext_digest=version.ciphertext_digest or "",
                 ciphertext_size=int(version.size or 0),
             )
         )

@@ -1,12 +1,16 @@
 """The database connection: one engine, short transactions, and the same write semantics on both backends.
 
-SQLite (the zero-set-up default) runs in WAL mode and opens every transaction with ``BEGIN
+SQLite (the zero-set-up default) runs in WAL mode and opens every write transaction with ``BEGIN
 IMMEDIATE``: writers queue on the database lock instead of failing with "database is locked" when a
-read transaction later wants to write, which is what serialises ledger appends within one process.
+read transaction later wants to write, which is what serialises ledger appends. Within one process
+the writers queue on a Python lock first, so they wake as soon as the previous commit ends instead of
+polling in SQLite's busy handler (which sleeps up to 100 ms a try); ``read()`` transactions take no
+write lock at all (WAL readers see the last commit and never block writers).
 PostgreSQL (several replicas) keeps READ COMMITTED; the few places that need serialisation lock
 rows explicitly (``SELECT … FOR UPDATE`` on the ledger state row and the current KEK).
 """
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,8 +43,12 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
+READ_ONLY = "ccgate_read_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -49,6 +57,9 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._readers = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._write_lock = threading.Lock()
 
     @property
     def is_postgresql(self) -> bool:
@@ -58,7 +69,17 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed when the block ends, rolled back if it raises."""
-        with self._sessions.begin() as session:
+        if not self._sqlite:
+            with self._sessions.begin() as session:
+                yield session
+            return
+        with self._write_lock, self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction: a consistent snapshot, no write lock (it must not write)."""
+        with self._readers.begin() as session:
             yield session
 
     def ping(self) -> None:

@@ -1,0 +1,180 @@
+"""``ccgate bench release``: full releases per second and their latency, through a real gateway.
+
+A gateway process on loopback (SQLite, development mode with a simulated site) is populated through
+the API like the demo: an approved provider's node with 8 simulated GPUs, enrolled; an artefact
+policy with production-style rules (region, minimum GPU driver on every GPU, every GPU's
+measurements, registered GPUs) on top of the tenant baseline; a dataset and a model bundle. Then one
+job per release is submitted and claimed (untimed), a few releases warm the caches, and the timed
+releases run ``concurrency`` at a time. A release is a challenge, Evidence bound to it (simulated CPU
+report + one real-format SPDM report per GPU, made by the load generator in this process), and the
+attestation that verifies it all with the real NVIDIA Verifier code, evaluates both policies,
+records the decisions and seals two data keys. Latency is per release as the runner sees it; the
+load generator shares the machine's cores with the gateway, as a runner on the same host would.
+"""
+
+import base64
+import os
+import statistics
+import tempfile
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+import httpx
+import nacl.public
+import nacl.signing
+
+from attestation.simulated.roots import SimulatedTeeWarning
+from enclave_runner.protocol.binding import report_data
+from enclave_runner.protocol.messages import AttestationRequest, Challenge, RunnerKeys, b64encode
+from enclave_runner.protocol.simulated.storage import SimulatedNode
+from gateway.demo.scenario import (
+    Scenario,
+    SiteIdentity,
+    create_parties,
+    register_and_enrol,
+    upload_artefact,
+    write_policy,
+)
+from gateway.domain import ArtefactKind, Role
+from gateway.local_gateway import local_gateway
+from gateway.schemas.jobs import JobCreate
+from gateway.simulated_attestation import simulated_evidence
+from gateway.simulation import create_simulated_site, write_site
+
+TARGET_P50_MS: Final = 25.0
+TARGET_RELEASES_PER_SECOND: Final = 100.0
+WARMUP: Final = 5
+
+
+@dataclass
+class ReleaseBenchReport:
+    """What ``ccgate bench release`` prints."""
+
+    releases: int
+    gpus: int
+    concurrency: int
+    full_seconds: list[float] = field(default_factory=list)
+    attest_seconds: list[float] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    refused: int = 0
+
+    @property
+    def per_second(self) -> float:
+        """Completed releases per second of wall time."""
+        return len(self.full_seconds) / self.wall_seconds if self.wall_seconds else 0.0
+
+    @staticmethod
+    def percentile(seconds: list[float], q: int) -> float:
+        """The q-th percentile in milliseconds."""
+        if len(seconds) < 2:
+            return seconds[0] * 1000 if seconds else 0.0
+        return statistics.quantiles(seconds, n=100, method="inclusive")[q - 1] * 1000
+
+
+def _populate(
+    url: str, admin: str, work: Path, node: SimulatedNode, identity: SiteIdentity
+) -> tuple[Scenario, str, str]:
+    scenario = Scenario(url, create_parties(url, admin))
+    register_and_enrol(scenario, node, identity)
+    version = write_policy(scenario)
+    (work / "data.csv").write_bytes(os.urandom(64 * 1024))
+    (work / "bundle.tar").write_bytes(os.urandom(16 * 1024))
+    policy = ("eu-health", version)
+    dataset = upload_artefact(
+        scenario,
+        work / "data.csv",
+        work / "data.key",
+        name="patients",
+        kind=ArtefactKind.DATASET,
+        policy=policy,
+    )
+    model = upload_artefact(
+        scenario,
+        work / "bundle.tar",
+        work / "bundle.key",
+        name="bundle",
+        kind=ArtefactKind.MODEL,
+        policy=policy,
+    )
+    return scenario, dataset, model
+
+
+def _release(client: httpx.Client, node: SimulatedNode, job_id: str) -> tuple[float, float, bool]:
+    """One full release: challenge, Evidence, attestation. Returns (full seconds, attest seconds, ok)."""
+    started = time.perf_counter()
+    challenge = Challenge.model_validate_json(client.post(f"/v1/jobs/{job_id}/challenge").content)
+    sealing, signing = nacl.public.PrivateKey.generate(), nacl.signing.SigningKey.generate()
+    bound = report_data(
+        bytes.fromhex(challenge.nonce),
+        bytes(sealing.public_key),
+        bytes(signing.verify_key),
+        challenge.manifest.digest(),
+    )
+    body = AttestationRequest(
+        session_id=challenge.session_id,
+        keys=RunnerKeys(
+            x25519=b64encode(bytes(sealing.public_key)), ed25519=b64encode(bytes(signing.verify_key))
+        ),
+        evidence=simulated_evidence(node, bound),
+    ).model_dump_json()
+    attest_started = time.perf_counter()
+    response = client.post(f"/v1/jobs/{job_id}/attestation", content=body)
+    finished = time.perf_counter()
+    return finished - started, finished - attest_started, response.status_code == 200
+
+
+def run_release_bench(releases: int = 300, *, gpus: int = 8, concurrency: int = 4) -> ReleaseBenchReport:
+    """Run the benchmark against a fresh local gateway and return the report.
+
+    Raises:
+        RuntimeError: the gateway did not start, or a release was refused.
+    """
+    report = ReleaseBenchReport(releases, gpus, concurrency)
+    with tempfile.TemporaryDirectory(prefix="ccgate-bench-release-") as scratch:
+        work = Path(scratch)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SimulatedTeeWarning)
+            site = create_simulated_site(datetime.now(UTC), gpus=gpus)
+        write_site(site, work / "site")
+        settings = {"CCGATE_ALLOW_SIMULATED_TEE": "true", "CCGATE_SIMULATED_SITE": str(work / "site")}
+        with local_gateway(work / "data", settings) as gateway:
+            scenario, dataset, model = _populate(
+                gateway.url, gateway.admin_token, work, site.node, SiteIdentity.from_site(work / "site")
+            )
+            recipient = base64.b64encode(os.urandom(32)).decode("ascii")
+            job_body = JobCreate.model_validate(
+                {
+                    "datasets": [dataset],
+                    "model": model,
+                    "entrypoint": "train",
+                    "result_recipient": recipient,
+                    "tee_types": ["simulated"],
+                    "gpu_count": gpus,
+                }
+            )
+            with scenario.client(Role.OWNER) as owner:
+                jobs = [owner.submit_job(job_body).id for _ in range(releases + WARMUP)]
+            headers = {"Authorization": f"Bearer {scenario.node_token}", "Content-Type": "application/json"}
+            with httpx.Client(base_url=gateway.url, headers=headers, timeout=120) as client:
+                for job in jobs:
+                    client.post(f"/v1/jobs/{job}/claim").raise_for_status()
+                for job in jobs[:WARMUP]:
+                    _release(client, site.node, job)
+                started = time.perf_counter()
+                with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                    outcomes = list(pool.map(lambda job: _release(client, site.node, job), jobs[WARMUP:]))
+                report.wall_seconds = time.perf_counter() - started
+        for full, attest, ok in outcomes:
+            if ok:
+                report.full_seconds.append(full)
+                report.attest_seconds.append(attest)
+            else:
+                report.refused += 1
+    if report.refused:
+        raise RuntimeError(f"{report.refused} of {releases} releases were refused; the benchmark is void")
+    return report
