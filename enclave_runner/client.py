@@ -5,20 +5,23 @@ The runner is an untrusted client of the gateway: it gets problem codes, never i
 server. A nonce is never retried: a failed attestation starts over with a new challenge.
 """
 
+import base64
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import httpx
 import tenacity
 
-from enclave_runner.errors import GatewayRefusedError, InputError
+from enclave_runner.errors import GatewayRefusedError, GatewayUnreachableError, InputError
 from enclave_runner.protocol.messages import (
     AttestationRequest,
     AttestationResponse,
     Challenge,
+    EvidenceMessage,
     JobManifest,
     b64encode,
 )
@@ -52,6 +55,36 @@ _retry_transient = tenacity.retry(
     wait=tenacity.wait_exponential(multiplier=0.2, max=3),
     reraise=True,
 )
+
+
+class RunnerGateway(Protocol):
+    """What the lifecycle needs from the gateway (``GatewayClient``; tests pass a fake gateway)."""
+
+    def claim(self, job_id: str) -> JobManifest:
+        """Claim a job for this node; returns its manifest."""
+        ...
+
+    def challenge(self, job_id: str) -> Challenge:
+        """Get a fresh single-use nonce."""
+        ...
+
+    def attest(self, job_id: str, request: AttestationRequest) -> AttestationResponse:
+        """Post the Evidence; returns the sealed keys, or raises with the gateway's code."""
+        ...
+
+    def download(self, url: str, session_token: str, target: Path, expected_digest: str) -> None:
+        """Stream a ciphertext to ``target``, checking its digest."""
+        ...
+
+    def upload_result(
+        self, job_id: str, session_token: str, envelope: Path, sealed_key: bytes, receipt: SignedReceipt
+    ) -> None:
+        """Upload the result with its sealed key and receipt."""
+        ...
+
+    def report_failure(self, job_id: str, token: str | None, code: str, stage: str) -> None:
+        """Report a failure after release, by code."""
+        ...
 
 
 @dataclass
@@ -154,10 +187,27 @@ class GatewayClient:
         response = self._http.put(f"/v1/jobs/{job_id}/result", content=body(), headers=headers)
         _raise_for_problem(response)
 
+    def enrollment_challenge(self, node_id: str) -> tuple[bytes, datetime]:
+        """A fresh enrolment nonce for this (pending) node; returns (nonce, expiry)."""
+        response = self._http.post(f"/v1/nodes/{node_id}/enrollment-challenge")
+        _raise_for_problem(response)
+        document = response.json()
+        return base64.b64decode(document["nonce"]), datetime.fromisoformat(document["expires_at"])
+
+    def enroll(self, node_id: str, nonce: bytes, evidence: EvidenceMessage) -> str:
+        """Post enrolment Evidence; returns the node's new state."""
+        body = {"nonce": b64encode(nonce), "evidence": evidence.model_dump(mode="json")}
+        response = self._http.post(f"/v1/nodes/{node_id}/enrollment", json=body)
+        _raise_for_problem(response)
+        return str(response.json()["state"])
+
     def report_failure(self, job_id: str, token: str | None, code: str, stage: str) -> None:
         """Tell the gateway this job failed, with a code only (details stay in the TEE)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = self._http.post(
-            f"/v1/jobs/{job_id}/failure", json={"code": code, "stage": stage}, headers=headers
-        )
+        try:
+            response = self._http.post(
+                f"/v1/jobs/{job_id}/failure", json={"code": code, "stage": stage}, headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise GatewayUnreachableError(f"the failure report did not reach the gateway: {exc}") from exc
         _raise_for_problem(response)

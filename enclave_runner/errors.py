@@ -90,3 +90,9 @@ class GatewayRefusedError(RunnerError):
         super().__init__(f"{status} {problem_code}: {detail}")
         self.problem_code = problem_code
         self.status = status
+
+
+class GatewayUnreachableError(RunnerError):
+    """The gateway could not be reached."""
+
+    code = "gateway.unreachable"

@@ -5,6 +5,7 @@ encrypt outputs → receipt → upload → wipe. Any failure after the keys were
 gateway by code, and the workspace is removed whatever happens.
 """
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from enclave_runner.attesters.base import CpuAttester, GpuAttester
 from enclave_runner.bundle import BundleLimits, unpack_bundle
-from enclave_runner.client import GatewayClient
+from enclave_runner.client import RunnerGateway
 from enclave_runner.errors import InputError, RunnerError
 from enclave_runner.executor import ExecutionLimits, run_job
 from enclave_runner.keys import SessionKeys
@@ -33,6 +34,7 @@ from enclave_runner.results import package_results
 from enclave_runner.workspace import Workspace, private_workspace, terminate_cleanly
 
 log = logging.getLogger("ccgate.runner")
+TERMINATED = "runner.terminated"
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class JobOutcome:
 
 
 def attest(
-    client: GatewayClient, job_id: str, manifest: JobManifest, cpu: CpuAttester, gpus: GpuAttester | None
+    client: RunnerGateway, job_id: str, manifest: JobManifest, cpu: CpuAttester, gpus: GpuAttester | None
 ) -> tuple[SessionKeys, str, AttestationResponse]:
     """Get a challenge, generate session keys, collect bound Evidence and post it.
 
@@ -82,7 +84,7 @@ def attest(
 class ReleasedSession:
     """Everything one attested session holds: the job, the keys, and what the gateway released."""
 
-    client: GatewayClient
+    client: RunnerGateway
     manifest: JobManifest
     keys: SessionKeys = field(repr=False)
     session_id: str
@@ -156,7 +158,7 @@ def execute(session: ReleasedSession, workspace: Workspace, config: RunnerConfig
 
 
 def run_one(
-    client: GatewayClient, job_id: str, cpu: CpuAttester, gpus: GpuAttester | None, config: RunnerConfig
+    client: RunnerGateway, job_id: str, cpu: CpuAttester, gpus: GpuAttester | None, config: RunnerConfig
 ) -> JobOutcome:
     """Claim, attest and execute one job; every failure becomes an outcome with a code."""
     started = datetime.now(UTC)
@@ -174,5 +176,10 @@ def run_one(
             log.warning("job %s failed: %s", job_id, exc.code)
             client.report_failure(job_id, session.token, exc.code, stage="execute")
             return JobOutcome(job_id, "failed", code=exc.code)
+        except SystemExit:
+            # SIGTERM: the workspace is wiped on the way out; the gateway learns why, best effort.
+            with contextlib.suppress(RunnerError, OSError):
+                client.report_failure(job_id, session.token, TERMINATED, stage="execute")
+            raise
     log.info("job %s completed in %.1f s", job_id, (datetime.now(UTC) - started).total_seconds())
     return outcome
