@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 import jwt
 
@@ -22,8 +23,12 @@ from attestation.token import verify_attestation_token
 from attestation.token_keys import keys_from_jwks
 from enclave_runner.protocol.canonical import canonical_json
 from enclave_runner.protocol.receipts import ReceiptError, SignedReceipt, verify_receipt
+from gateway.keyvault import LEDGER_KEY_PURPOSE
 from gateway.ledger.merkle import ProofError, verify_inclusion
 from gateway.ledger.records import LedgerRecordError, TreeHead, entry_leaf_hash, verify_tree_head
+
+_URLSAFE: Final = str.maketrans("-_", "+/")
+ED25519_PUBLIC_KEY_SIZE: Final = 32
 
 
 @dataclass
@@ -51,6 +56,45 @@ class JobProofReport:
         """Record a check; return whether it held."""
         self.checks.append(Check(name, ok, detail))
         return ok
+
+
+def _raw_okp_key(entry: Mapping[str, object]) -> bytes:
+    encoded = str(entry.get("x", ""))
+    try:
+        raw = base64.b64decode(encoded.translate(_URLSAFE) + "=" * (-len(encoded) % 4), validate=True)
+    except binascii.Error:
+        raw = b""
+    if len(raw) != ED25519_PUBLIC_KEY_SIZE:
+        raise ValueError(f"ledger key {entry.get('kid')!r} is not a base64url Ed25519 public key")
+    return raw
+
+
+@dataclass(frozen=True)
+class PinnedKeys:
+    """The gateway keys a Relying Party pinned, split by purpose from the gateway's JWKS."""
+
+    attestation_jwks: dict[str, object]
+    ledger_keys: dict[str, bytes]
+
+    @classmethod
+    def from_jwks(cls, document: Mapping[str, object]) -> "PinnedKeys":
+        """Split ``/.well-known/jwks.json``: attestation-token keys, and ledger keys (kid → raw key).
+
+        Only keys published for attestation tokens may verify one, so an API-token key (or the ledger
+        key) cannot stand in for it even though all are the gateway's.
+
+        Raises:
+            ValueError: not a JWK Set, or a ledger key whose ``x`` is not base64url.
+        """
+        entries = document.get("keys")
+        if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+            raise ValueError("a JWK Set has a 'keys' list of objects")
+        attestation = [e for e in entries if e.get("ccgate_purpose") == "attestation-token"]
+        ledger = {}
+        for entry in entries:
+            if entry.get("ccgate_purpose") == LEDGER_KEY_PURPOSE:
+                ledger[str(entry.get("kid"))] = _raw_okp_key(entry)
+        return cls({"keys": attestation}, ledger)
 
 
 def _digest_file(path: Path) -> str:

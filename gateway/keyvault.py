@@ -52,6 +52,11 @@ class SigningPurpose(StrEnum):
     ATTESTATION_TOKEN = "attestation-token"  # noqa: S105 - a purpose name, not a secret.
 
 
+# The ledger key signs tree heads, not JWTs; the JWKS publishes it under this purpose so that a
+# Relying Party can pin every gateway key from one document and still tell them apart.
+LEDGER_KEY_PURPOSE: Final = "ledger"
+
+
 @dataclass(frozen=True, slots=True)
 class PublicSigningKey:
     """The public half of a signing key, with its key id."""
@@ -59,7 +64,7 @@ class PublicSigningKey:
     kid: str
     public: bytes
 
-    def as_jwk(self, purpose: SigningPurpose) -> dict[str, str]:
+    def as_jwk(self, purpose: str) -> dict[str, str]:
         """RFC 8037 OKP JWK."""
         x = base64.urlsafe_b64encode(self.public).rstrip(b"=").decode("ascii")
         return {

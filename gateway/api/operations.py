@@ -12,7 +12,7 @@ from gateway.api.middleware import Metrics
 from gateway.api.problems import PUBLIC_PROBLEMS
 from gateway.auth.permissions import Permission
 from gateway.errors import GatewayError
-from gateway.keyvault import SigningPurpose
+from gateway.keyvault import LEDGER_KEY_PURPOSE, PublicSigningKey, SigningPurpose
 from gateway.schemas.operations import Health, Jwk, Jwks, Readiness
 from gateway.services.keks import get_current_kek
 
@@ -62,10 +62,13 @@ def metrics(request: Request, _: Public) -> PlainTextResponse:
 
 @router.get("/.well-known/jwks.json")
 def jwks(services: Services, _: Public) -> Jwks:
-    """The public keys that verify the gateway's API tokens and attestation tokens."""
+    """The public keys that verify the gateway's API tokens, attestation tokens and ledger tree heads."""
+    vault = services.vault
     keys = [
         Jwk.model_validate(key.as_jwk(purpose))
         for purpose in SigningPurpose
-        for key in services.vault.public_signing_keys(purpose)
+        for key in vault.public_signing_keys(purpose)
     ]
+    ledger = PublicSigningKey(vault.ledger_key_id, vault.ledger_public_key)
+    keys.append(Jwk.model_validate(ledger.as_jwk(LEDGER_KEY_PURPOSE)))
     return Jwks(keys=keys)

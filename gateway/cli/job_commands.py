@@ -11,10 +11,10 @@ from typing import Annotated, Literal
 
 import typer
 
-from gateway.cli.console import print_json, stdout
+from gateway.cli.console import fail, print_json, stdout
 from gateway.cli.remote import JsonOption, TokenOption, UrlOption, connect, show, show_many
 from gateway.client.results import fetch_result
-from gateway.job_verification import verify_job_proof
+from gateway.job_verification import PinnedKeys, verify_job_proof
 from gateway.schemas.jobs import JobCreate, JobOut, ReleaseOut
 
 app = typer.Typer(help="Jobs over your artefacts (owner role).", no_args_is_help=True)
@@ -161,7 +161,8 @@ def verify(
         list[str] | None, typer.Option("--ledger-key", help="Pin the ledger key: KID=BASE64 (repeatable).")
     ] = None,
     jwks: Annotated[
-        Path | None, typer.Option("--jwks", help="Pin the attestation token keys (JWKS file).")
+        Path | None,
+        typer.Option("--jwks", help="Pin the gateway's keys: a saved /.well-known/jwks.json."),
     ] = None,
     url: UrlOption = None,
     token: TokenOption = None,
@@ -178,9 +179,17 @@ def verify(
             document = client.job_proof(job_id)
         if save is not None:
             save.write_text(json.dumps(document, indent=2, sort_keys=True), encoding="utf-8")
-    pinned_jwks = json.loads(jwks.read_text(encoding="utf-8")) if jwks is not None else None
+    ledger_keys = _ledger_keys(ledger_key)
+    attestation_jwks: dict[str, object] | None = None
+    if jwks is not None:
+        try:
+            pinned = PinnedKeys.from_jwks(json.loads(jwks.read_text(encoding="utf-8")))
+        except ValueError as exc:
+            fail("keys.invalid", f"{jwks}: {exc}")
+        attestation_jwks = pinned.attestation_jwks
+        ledger_keys = ledger_keys or pinned.ledger_keys or None
     report = verify_job_proof(
-        document, ledger_keys=_ledger_keys(ledger_key), attestation_jwks=pinned_jwks, result_file=result_file
+        document, ledger_keys=ledger_keys, attestation_jwks=attestation_jwks, result_file=result_file
     )
     if as_json:
         print_json(

@@ -29,6 +29,6 @@ class Jwk(ResponseModel):
 
 
 class Jwks(ResponseModel):
-    """The gateway's public signing keys: API tokens and attestation tokens."""
+    """The gateway's public signing keys: API tokens, attestation tokens and the ledger key."""
 
     keys: list[Jwk]

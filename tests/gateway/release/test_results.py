@@ -16,7 +16,7 @@ from enclave_runner.protocol.messages import JobManifest
 from enclave_runner.protocol.receipts import Receipt, ReceiptInput, sign_receipt
 from enclave_runner.protocol.sealing import SealContext, generate_x25519, open_data_key, seal_data_key
 from gateway.domain import Role
-from gateway.job_verification import verify_job_proof
+from gateway.job_verification import PinnedKeys, verify_job_proof
 from tests.gateway.release.fake_runner import FakeRunner, upload_policy
 from tests.gateway.world import World, bearer, make_envelope
 
@@ -145,6 +145,34 @@ def test_a_proof_with_a_tampered_receipt_or_result_fails_offline(
     other_ledger_key = nacl.signing.SigningKey.generate().verify_key
     pinned = verify_job_proof(bundle, ledger_keys={"someone-else": bytes(other_ledger_key)})
     assert not pinned.ok
+
+
+def test_the_published_jwks_pins_every_link_and_only_by_purpose(world: World, released: Released) -> None:
+    world.ok(released.upload(released.result()))
+    bundle = world.ok(
+        world.client.get(f"/v1/jobs/{released.job['id']}/proof", headers=world.acme.as_(Role.OWNER))
+    )
+    jwks = world.ok(world.client.get("/.well-known/jwks.json"))
+    pinned = PinnedKeys.from_jwks(jwks)
+    assert pinned.ledger_keys and pinned.attestation_jwks["keys"]
+    report = verify_job_proof(
+        bundle, ledger_keys=pinned.ledger_keys, attestation_jwks=pinned.attestation_jwks
+    )
+    assert report.ok, [(c.name, c.detail) for c in report.checks]
+    # The gateway's API-token key is the gateway's too, but it may not stand in for the attestation key.
+    api_only = {"keys": [k for k in jwks["keys"] if k["ccgate_purpose"] == "api-token"]}
+    refused = verify_job_proof(bundle, attestation_jwks=PinnedKeys.from_jwks(api_only).attestation_jwks)
+    assert not refused.ok
+    assert refused.checks[-1].name == "attestation token signature"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [{}, {"keys": "x"}, {"keys": ["x"]}, {"keys": [{"ccgate_purpose": "ledger", "kid": "k", "x": "!!"}]}],
+)
+def test_a_malformed_jwks_is_refused(document: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        PinnedKeys.from_jwks(document)
 
 
 def test_a_receipt_signed_by_another_key_is_refused(world: World, released: Released) -> None:

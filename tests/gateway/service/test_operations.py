@@ -7,7 +7,7 @@ import pytest
 
 from gateway.api.dependencies import api_routes, permission_of
 from gateway.domain import Role
-from gateway.keyvault import SigningPurpose
+from gateway.keyvault import LEDGER_KEY_PURPOSE, SigningPurpose
 from tests.gateway.world import World
 
 
@@ -80,7 +80,7 @@ def test_readiness_and_metrics(world: World) -> None:
 
 def test_jwks_publishes_keys_that_verify_api_tokens(world: World) -> None:
     keys = world.ok(world.client.get("/.well-known/jwks.json"))["keys"]
-    assert {key["ccgate_purpose"] for key in keys} == {str(p) for p in SigningPurpose}
+    assert {key["ccgate_purpose"] for key in keys} == {*map(str, SigningPurpose), LEDGER_KEY_PURPOSE}
     token = world.acme.tokens[Role.OWNER]
     kid = jwt.get_unverified_header(token)["kid"]
     jwk = next(key for key in keys if key["kid"] == kid)
