@@ -15,7 +15,7 @@ from gateway.cli.console import fail, print_json, stdout
 from gateway.cli.remote import JsonOption, TokenOption, UrlOption, connect, show, show_many
 from gateway.client.results import fetch_result
 from gateway.job_verification import PinnedKeys, verify_job_proof
-from gateway.schemas.jobs import JobCreate, JobOut, ReleaseOut
+from gateway.schemas.jobs import JobCreate, JobOut, ReleaseOut, RuleFailureOut
 
 app = typer.Typer(help="Jobs over your artefacts (owner role).", no_args_is_help=True)
 
@@ -206,6 +206,14 @@ def verify(
     raise typer.Exit(0 if report.ok else 1)
 
 
+def describe_failure(failure: RuleFailureOut) -> str:
+    """One failed rule, readable: ``policy/rule: message (requires …; found …)``."""
+    return (
+        f"{failure.policy}/{failure.rule}: {failure.message} "
+        f"(requires {failure.requirement}; found {failure.actual})"
+    )
+
+
 def releases(
     artefact_id: str, url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False
 ) -> None:
@@ -213,11 +221,12 @@ def releases(
 
     def line(release: ReleaseOut) -> str:
         reasons = f"  reasons={','.join(release.reasons)}" if release.reasons else ""
-        return (
+        head = (
             f"{release.decided_at:%Y-%m-%d %H:%M:%S}  {release.decision:<5} job={release.job_id} "
             f"node={release.node_id} provider={release.provider_id} gpus={len(release.gpu_serials)} "
             f"policies={','.join(d[:12] for d in release.policy_digests)}{reasons}"
         )
+        return "\n".join([head, *(f"    {describe_failure(f)}" for f in release.failures)])
 
     with connect(url, token) as client:
         show_many(client.releases(artefact_id), as_json, line)

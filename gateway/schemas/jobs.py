@@ -4,7 +4,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from gateway.domain import JobState
 from gateway.schemas.wire_types import Base64, RequestModel, ResponseModel
@@ -86,6 +86,18 @@ class FailureReport(RequestModel):
     stage: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,31}$")
 
 
+class RuleFailureOut(ResponseModel):
+    """One rule that failed: which, why, what it requires and what the Evidence showed."""
+
+    policy: str
+    rule: str
+    code: str
+    message: str
+    requirement: str
+    expected: str
+    actual: str
+
+
 class ReleaseOut(ResponseModel):
     """One release decision about an artefact: who, when, on which hardware, under which policies."""
 
@@ -95,6 +107,7 @@ class ReleaseOut(ResponseModel):
     version: int
     decision: str
     reasons: list[str]
+    failures: list[RuleFailureOut] = Field(default_factory=list)
     node_id: str
     provider_id: str
     gpu_serials: list[str]
@@ -104,6 +117,12 @@ class ReleaseOut(ResponseModel):
     sealed_to: str | None
     ledger_index: int | None
     decided_at: datetime
+
+    @field_validator("failures", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: object) -> object:
+        # Decisions recorded before migration 0003 have no failures column value.
+        return [] if value is None else value
 
 
 class ReleaseList(ResponseModel):

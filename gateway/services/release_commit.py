@@ -187,6 +187,14 @@ def _policy_refusal(decisions: list[ArtefactDecision]) -> PolicyDeniedError | No
     return PolicyDeniedError("a policy denied the release of an input; nothing was released", denied)
 
 
+def _failures(item: ArtefactDecision | None) -> list[dict[str, str]]:
+    if item is None or item.decision is None:
+        return []
+    return [
+        {name: str(value) for name, value in failure.to_json().items()} for failure in item.decision.failures
+    ]
+
+
 def _record_decisions(  # noqa: PLR0917 - one ledger entry per input, with everything it was decided on.
     ctx: ServiceContext,
     session: Session,
@@ -241,6 +249,7 @@ def _record_decisions(  # noqa: PLR0917 - one ledger entry per input, with every
                 provider_id=attempt.provider_id,
                 decision="allow" if allowed else "deny",
                 reasons=list(reasons) or ([] if refusal is None else [refusal.code]),
+                failures=_failures(item),
                 evidence_digest=result.evidence_digest,
                 token_id=token_id,
                 policy_digests=digests,

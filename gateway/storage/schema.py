@@ -308,6 +308,8 @@ class Release(Base):
     provider_id: Mapped[str] = mapped_column(ID)
     decision: Mapped[str] = mapped_column(String(8))
     reasons: Mapped[list[str]] = mapped_column(JSON)
+    # Every failed rule in full (policy, rule, message, requirement, expected, actual): for the owner.
+    failures: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     evidence_digest: Mapped[str] = mapped_column(DIGEST)
     token_id: Mapped[str] = mapped_column(ID)
     policy_digests: Mapped[list[str]] = mapped_column(JSON)

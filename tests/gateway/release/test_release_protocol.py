@@ -226,6 +226,16 @@ def test_a_policy_denying_one_of_three_artefacts_releases_nothing(world: World, 
         world.ok(world.client.get(f"/v1/jobs/{job['id']}", headers=world.acme.as_(Role.OWNER)))["state"]
         == "rejected"
     )
+    # The owner sees every failed rule in full; the inputs whose own policies allowed show none.
+    owner = world.acme.as_(Role.OWNER)
+    releases = world.ok(world.client.get(f"/v1/artefacts/{third['id']}/releases", headers=owner))["releases"]
+    [failure] = releases[0]["failures"]
+    assert failure["policy"] == "us-only"
+    assert failure["actual"] == "node.region = eu-west"
+    assert failure["message"]
+    assert failure["requirement"]
+    first_releases = world.ok(world.client.get(f"/v1/artefacts/{first['id']}/releases", headers=owner))
+    assert first_releases["releases"][0]["failures"] == []
 
 
 def test_an_artefact_at_its_release_limit_is_refused(world: World) -> None:

@@ -154,7 +154,8 @@ def test_the_published_jwks_pins_every_link_and_only_by_purpose(world: World, re
     )
     jwks = world.ok(world.client.get("/.well-known/jwks.json"))
     pinned = PinnedKeys.from_jwks(jwks)
-    assert pinned.ledger_keys and pinned.attestation_jwks["keys"]
+    assert pinned.ledger_keys
+    assert pinned.attestation_jwks["keys"]
     report = verify_job_proof(
         bundle, ledger_keys=pinned.ledger_keys, attestation_jwks=pinned.attestation_jwks
     )
