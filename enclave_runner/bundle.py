@@ -1,26 +1,13 @@
-"""The model bundle format: a tar archive with a manifest, unpacked defensively.
+"""Unpacking a model bundle defensively (the format itself is ``protocol.bundle_format``).
 
-A bundle is a tar (encrypted as an envelope like any artefact) whose member ``ccgate-bundle.json``
-says how to run it::
-
-    {"format": "ccgate-bundle/v1", "entrypoints": {"train": ["python3", "train.py"]},
-     "env": {"OMP_NUM_THREADS": "2"}, "output_dir": "output"}
-
-A job names one entrypoint and its arguments (they are part of the attested manifest); the runner
-runs that entrypoint's command followed by the job's arguments. ``command[0]`` is resolved on the
-runner's PATH or relative to the bundle; ``output_dir`` is informational: the runner always gives the
-job ``$CCGATE_OUTPUT``. Unpacking refuses absolute paths,
-``..``, links leaving the workspace, device files and FIFOs (the standard library's ``data`` filter,
-PEP 706), and enforces member-count and size limits before writing a byte, so a 10 GB sparse member
-is refused from its header alone.
+Unpacking refuses absolute paths, ``..``, links leaving the workspace, device files and FIFOs (the
+standard library's ``data`` filter, PEP 706), and enforces member-count and size limits before
+writing a byte, so a 10 GB sparse member is refused from its header alone.
 """
 
-import io
-import json
 import tarfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
 from enclave_runner.errors import (
     BundleError,
@@ -30,9 +17,8 @@ from enclave_runner.errors import (
     BundleSizeError,
     BundleSpecialFileError,
 )
-
-MANIFEST_NAME: Final = "ccgate-bundle.json"
-BUNDLE_FORMAT: Final = "ccgate-bundle/v1"
+from enclave_runner.protocol.bundle_format import MANIFEST_NAME, BundleManifest, parse_bundle_manifest
+from enclave_runner.protocol.errors import BundleFormatError
 
 
 @dataclass(frozen=True)
@@ -44,56 +30,23 @@ class BundleLimits:
     max_total_bytes: int = 8 << 30
 
 
-@dataclass(frozen=True)
-class BundleManifest:
-    """How to run a bundle: named entrypoints (each a command line), environment, output directory."""
-
-    entrypoints: dict[str, tuple[str, ...]]
-    env: dict[str, str] = field(default_factory=dict)
-    output_dir: str = "output"
-
-    def command(self, entrypoint: str, arguments: tuple[str, ...] = ()) -> tuple[str, ...]:
-        """The command line of ``entrypoint`` followed by the job's ``arguments``.
-
-        Raises:
-            BundleManifestError: the bundle declares no such entrypoint.
-        """
-        declared = self.entrypoints.get(entrypoint)
-        if declared is None:
-            names = ", ".join(sorted(self.entrypoints)) or "none"
-            raise BundleManifestError(f"the bundle has no entrypoint {entrypoint!r} (it has: {names})")
-        return (*declared, *arguments)
-
-
 def _parse_manifest(raw: bytes) -> BundleManifest:
     try:
-        document = json.loads(raw)
-    except ValueError as exc:
-        raise BundleManifestError(f"{MANIFEST_NAME} is not JSON") from exc
-    if not isinstance(document, dict) or document.get("format") != BUNDLE_FORMAT:
-        raise BundleManifestError(f"{MANIFEST_NAME} must be an object with format {BUNDLE_FORMAT!r}")
-    unknown = set(document) - {"format", "entrypoints", "env", "output_dir"}
-    if unknown:
-        raise BundleManifestError(f"{MANIFEST_NAME} has unknown fields: {sorted(unknown)}")
-    raw_entrypoints = document.get("entrypoints")
-    if not isinstance(raw_entrypoints, dict) or not raw_entrypoints:
-        raise BundleManifestError("entrypoints must name at least one command")
-    entrypoints: dict[str, tuple[str, ...]] = {}
-    for name, command in raw_entrypoints.items():
-        if not isinstance(command, list) or not command or not all(isinstance(p, str) and p for p in command):
-            raise BundleManifestError(f"entrypoint {name!r} must be a non-empty list of strings")
-        entrypoints[str(name)] = tuple(command)
-    env = document.get("env", {})
-    if not isinstance(env, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
-    ):
-        raise BundleManifestError("env must map strings to strings")
-    if any(key.startswith("CCGATE_") for key in env):
-        raise BundleManifestError("env may not set CCGATE_* variables; the runner sets them")
-    output_dir = document.get("output_dir", "output")
-    if not isinstance(output_dir, str):
-        raise BundleManifestError("output_dir must be a string")
-    return BundleManifest(entrypoints, dict(env), output_dir)
+        return parse_bundle_manifest(raw)
+    except BundleFormatError as exc:
+        raise BundleManifestError(str(exc)) from exc
+
+
+def bundle_command(manifest: BundleManifest, entrypoint: str, arguments: tuple[str, ...]) -> tuple[str, ...]:
+    """The command line the job runs.
+
+    Raises:
+        BundleManifestError: the bundle declares no such entrypoint.
+    """
+    try:
+        return manifest.command(entrypoint, arguments)
+    except BundleFormatError as exc:
+        raise BundleManifestError(str(exc)) from exc
 
 
 def _check_member(member: tarfile.TarInfo, limits: BundleLimits) -> None:
@@ -156,20 +109,3 @@ def unpack_bundle(archive: Path, destination: Path, limits: BundleLimits | None 
     if manifest_path.is_symlink() or not manifest_path.is_file():
         raise BundleManifestError(f"{MANIFEST_NAME} must be a regular file")
     return _parse_manifest(manifest_path.read_bytes())
-
-
-def write_bundle(archive: Path, files: dict[str, bytes], manifest: BundleManifest) -> None:
-    """Write a bundle tar from in-memory files (for owners, the demo and tests)."""
-    document = {
-        "format": BUNDLE_FORMAT,
-        "entrypoints": {name: list(command) for name, command in manifest.entrypoints.items()},
-        "env": manifest.env,
-        "output_dir": manifest.output_dir,
-    }
-    entries = {MANIFEST_NAME: json.dumps(document, indent=2).encode(), **files}
-    with tarfile.open(archive, mode="w") as tar:
-        for name, data in sorted(entries.items()):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o755 if name.endswith((".sh", ".py")) else 0o644
-            tar.addfile(info, io.BytesIO(data))

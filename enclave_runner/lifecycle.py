@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from enclave_runner.attesters.base import CpuAttester, GpuAttester
-from enclave_runner.bundle import BundleLimits, unpack_bundle
+from enclave_runner.bundle import BundleLimits, bundle_command, unpack_bundle
 from enclave_runner.client import RunnerGateway
 from enclave_runner.errors import InputError, RunnerError
 from enclave_runner.executor import ExecutionLimits, run_job
@@ -130,7 +130,7 @@ def execute(session: ReleasedSession, workspace: Workspace, config: RunnerConfig
     limits = ExecutionLimits(
         manifest.max_runtime_seconds, max_address_space_bytes=config.max_address_space_bytes
     )
-    command = bundle.command(manifest.entrypoint, manifest.arguments)
+    command = bundle_command(bundle, manifest.entrypoint, manifest.arguments)
     run = run_job(workspace, command, bundle.env, limits)
     packaged = package_results(
         workspace, manifest.job_id, b64decode(manifest.result_recipient), run.stdout_path, run.stderr_path

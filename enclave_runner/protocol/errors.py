@@ -47,3 +47,9 @@ class SimulatedDeviceFileError(SimulatedDeviceError):
     """A simulated device directory is incomplete or malformed, or a private key file has lax permissions."""
 
     code = "protocol.simulated_device_file"
+
+
+class BundleFormatError(ProtocolError):
+    """A model bundle's manifest or member list does not follow ``ccgate-bundle/v1``."""
+
+    code = "bundle.manifest_invalid"

@@ -13,6 +13,7 @@ from gateway.cli import (
     admin_commands,
     artefact_commands,
     bench_commands,
+    bundle_commands,
     collateral_commands,
     demo_commands,
     envelope_commands,
@@ -50,6 +51,7 @@ app.add_typer(policy_commands.app, name="policy")
 app.add_typer(policy_remote_commands.reference_app, name="ref-values")
 app.add_typer(ledger_commands.app, name="ledger")
 app.add_typer(job_commands.app, name="job")
+app.add_typer(bundle_commands.app, name="bundle")
 artefact_commands.app.command("releases")(job_commands.releases)
 
 

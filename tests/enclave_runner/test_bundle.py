@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from enclave_runner.bundle import MANIFEST_NAME, BundleLimits, BundleManifest, unpack_bundle, write_bundle
+from enclave_runner.bundle import BundleLimits, bundle_command, unpack_bundle
 from enclave_runner.errors import (
     BundleError,
     BundleLinkError,
@@ -17,6 +17,7 @@ from enclave_runner.errors import (
     BundleSizeError,
     BundleSpecialFileError,
 )
+from enclave_runner.protocol.bundle_format import MANIFEST_NAME, BundleManifest, write_bundle
 
 MANIFEST = json.dumps(
     {"format": "ccgate-bundle/v1", "entrypoints": {"train": ["python3", "train.py"]}}
@@ -66,9 +67,9 @@ def test_a_good_bundle_unpacks(tmp_path: Path) -> None:
     destination = tmp_path / "out"
     destination.mkdir()
     manifest = unpack_bundle(archive, destination)
-    assert manifest.command("train", ("--epochs", "2")) == ("python3", "train.py", "--epochs", "2")
+    assert bundle_command(manifest, "train", ("--epochs", "2")) == ("python3", "train.py", "--epochs", "2")
     with pytest.raises(BundleManifestError, match="no entrypoint"):
-        manifest.command("evaluate")
+        bundle_command(manifest, "evaluate", ())
     assert manifest.env == {"A": "1"}
     assert (destination / "train.py").read_bytes() == b"print('hi')\n"
 
