@@ -75,6 +75,12 @@ class JobOutputError(JobError):
     code = "job.output_invalid"
 
 
+class WorkspaceError(RunnerError):
+    """The private workspace could not be created or written (missing base, full disk, permissions)."""
+
+    code = "workspace.unavailable"
+
+
 class InputError(RunnerError):
     """A downloaded input does not match its digest, or does not decrypt."""
 

@@ -5,7 +5,6 @@ encrypt outputs → receipt → upload → wipe. Any failure after the keys were
 gateway by code, and the workspace is removed whatever happens.
 """
 
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from enclave_runner.workspace import Workspace, private_workspace, terminate_cle
 
 log = logging.getLogger("ccgate.runner")
 TERMINATED = "runner.terminated"
+IO_ERROR = "runner.io_error"
 
 
 @dataclass(frozen=True)
@@ -169,17 +169,26 @@ def run_one(
         log.warning("job %s: attestation failed: %s", job_id, exc.code)
         return JobOutcome(job_id, "rejected", code=getattr(exc, "problem_code", exc.code))
     session = ReleasedSession(client, manifest, keys, session_id, response)
-    with terminate_cleanly(), private_workspace(config.workspace_base) as workspace:
-        try:
+    try:
+        with terminate_cleanly(), private_workspace(config.workspace_base) as workspace:
             outcome = execute(session, workspace, config)
-        except RunnerError as exc:
-            log.warning("job %s failed: %s", job_id, exc.code)
-            client.report_failure(job_id, session.token, exc.code, stage="execute")
-            return JobOutcome(job_id, "failed", code=exc.code)
-        except SystemExit:
-            # SIGTERM: the workspace is wiped on the way out; the gateway learns why, best effort.
-            with contextlib.suppress(RunnerError, OSError):
-                client.report_failure(job_id, session.token, TERMINATED, stage="execute")
-            raise
+    except (RunnerError, OSError) as exc:
+        # After the release every failure is reported, by code only: the details stay in the TEE.
+        code = exc.code if isinstance(exc, RunnerError) else IO_ERROR
+        log.warning("job %s failed: %s", job_id, code)
+        _report(session, code)
+        return JobOutcome(job_id, "failed", code=code)
+    except SystemExit:
+        # SIGTERM: the workspace was wiped on the way out; the gateway learns why, best effort.
+        _report(session, TERMINATED)
+        raise
     log.info("job %s completed in %.1f s", job_id, (datetime.now(UTC) - started).total_seconds())
     return outcome
+
+
+def _report(session: ReleasedSession, code: str) -> None:
+    try:
+        session.client.report_failure(session.manifest.job_id, session.token, code, stage="execute")
+    except (RunnerError, OSError) as exc:
+        # The gateway expires the session on its own; the outcome printed locally still says why.
+        log.warning("job %s: the failure report did not arrive: %s", session.manifest.job_id, exc)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from enclave_runner.errors import WorkspaceError
+
 # A tmpfs keeps plaintext off disk; the workspace itself is a fresh 0700 mkdtemp inside it.
 TMPFS_CANDIDATES = (Path("/dev/shm"),)  # noqa: S108
 
@@ -73,11 +75,18 @@ def terminate_cleanly() -> Iterator[None]:
 
 @contextlib.contextmanager
 def private_workspace(base: Path | None = None) -> Iterator[Workspace]:
-    """Create a 0700 workspace (tmpfs when available) and remove it however the block exits."""
-    root = Path(tempfile.mkdtemp(prefix="ccgate-job-", dir=_base_directory(base)))
-    os.chmod(root, 0o700)
-    workspace = Workspace(root)
+    """Create a 0700 workspace (tmpfs when available) and remove it however the block exits.
+
+    Raises:
+        WorkspaceError: the workspace cannot be created under the base directory.
+    """
     try:
+        root = Path(tempfile.mkdtemp(prefix="ccgate-job-", dir=_base_directory(base)))
+    except OSError as exc:
+        raise WorkspaceError(f"cannot create a workspace under {_base_directory(base)}: {exc}") from exc
+    try:
+        os.chmod(root, 0o700)
+        workspace = Workspace(root)
         for directory in (workspace.inputs, workspace.model, workspace.output, workspace.tmp):
             directory.mkdir(mode=0o700)
         yield workspace

@@ -16,7 +16,7 @@ from attestation.evidence import TeeType
 from enclave_runner.protocol.sealing import generate_x25519
 from enclave_runner.protocol.simulated.storage import SimulatedNode
 from gateway.client.http import GatewayClient
-from gateway.client.owner import upload_file
+from gateway.client.owner import Progress, upload_file
 from gateway.domain import ArtefactKind, KycStatus, Role
 from gateway.keyfiles import write_key_file
 from gateway.schemas.artefacts import ArtefactCreate, PolicyRef
@@ -156,6 +156,7 @@ def upload_artefact(
     policy: tuple[str, int],
     labels: tuple[str, ...] = (),
     max_releases: int | None = None,
+    progress: Progress | None = None,
 ) -> str:
     """The owner's part: encrypt, upload and deposit one artefact pinned to ``policy``."""
     create = ArtefactCreate(
@@ -166,7 +167,7 @@ def upload_artefact(
         max_releases=max_releases,
     )
     with scenario.client(Role.OWNER) as owner:
-        uploaded = upload_file(owner, source, key_file, create=create)
+        uploaded = upload_file(owner, source, key_file, create=create, progress=progress)
     scenario.artefacts[name] = uploaded.artefact.id
     return uploaded.artefact.id
 
