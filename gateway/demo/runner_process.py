@@ -48,8 +48,8 @@ class RunnerRun:
         return self.documents[-1] if self.documents else {}
 
 
-def _invoke(node: RunnerNode, command: str, *arguments: str) -> RunnerRun:
-    argv = [
+def _argv(node: RunnerNode, command: str, *arguments: str) -> list[str]:
+    return [
         sys.executable,
         "-m",
         RUNNER_MODULE,
@@ -66,18 +66,30 @@ def _invoke(node: RunnerNode, command: str, *arguments: str) -> RunnerRun:
         str(node.devices),
         *arguments,
     ]
+
+
+def _invoke(node: RunnerNode, command: str, *arguments: str) -> RunnerRun:
     done = subprocess.run(  # noqa: S603 - this interpreter running ccgate's own runner.
-        argv, capture_output=True, text=True, timeout=RUNNER_TIMEOUT_SECONDS, check=False
+        _argv(node, command, *arguments),
+        capture_output=True,
+        text=True,
+        timeout=RUNNER_TIMEOUT_SECONDS,
+        check=False,
     )
+    return RunnerRun(done.returncode, parse_documents(done.stdout), done.stderr)
+
+
+def parse_documents(output: str) -> list[dict[str, object]]:
+    """The JSON objects among the runner's output lines."""
     documents = []
-    for line in done.stdout.splitlines():
+    for line in output.splitlines():
         try:
             parsed = json.loads(line)
         except ValueError:
             continue
         if isinstance(parsed, dict):
             documents.append(parsed)
-    return RunnerRun(done.returncode, documents, done.stderr)
+    return documents
 
 
 def enroll(node: RunnerNode, node_id: str) -> RunnerRun:
@@ -88,3 +100,13 @@ def enroll(node: RunnerNode, node_id: str) -> RunnerRun:
 def run_job(node: RunnerNode, job_id: str, workspace: Path) -> RunnerRun:
     """``ccgate-runner run --job``: claim, attest, run and upload one job."""
     return _invoke(node, "run", "--job", job_id, "--workspace", str(workspace))
+
+
+def start_job(node: RunnerNode, job_id: str, workspace: Path) -> "subprocess.Popen[str]":
+    """Start ``ccgate-runner run --job`` without waiting (to signal it, say)."""
+    return subprocess.Popen(  # noqa: S603 - this interpreter running ccgate's own runner.
+        _argv(node, "run", "--job", job_id, "--workspace", str(workspace)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

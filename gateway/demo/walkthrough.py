@@ -10,8 +10,10 @@ are simulated (NOT SECURITY); the Verifiers, policies, ledger, envelopes and sea
 """
 
 import base64
+import contextlib
 import json
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -242,8 +244,8 @@ def _releases(scenario: Scenario, artefacts: list[str], job_id: str) -> list[Rel
         return [r for artefact in artefacts for r in owner.releases(artefact) if r.job_id == job_id]
 
 
-class _Demo:
-    """The demo's state as it goes: one method per act."""
+class DemoWorld:
+    """The demo's parties, nodes and artefacts on a running gateway: one method per act."""
 
     def __init__(self, work: Path, say: Narrator, options: DemoOptions, gateway: LocalGateway) -> None:
         self.work, self.say, self.options, self.gateway = work, say, options, gateway
@@ -284,9 +286,13 @@ class _Demo:
         self.private_key, self.recipient = result_keys(self.work / "owner")
         say.detail("result key pair: result.key (0600) stays here; its public half goes into the job")
 
+    def submit(self, node: str) -> str:
+        """Submit the demo's job (the dataset, the bundle's ``train`` entrypoint) on ``node``."""
+        return _submit(self.scenario, self.inputs, self.recipient, self.nodes.ids[node], self.options)
+
     def run_job(self) -> None:
         say, options = self.say, self.options
-        job_id = _submit(self.scenario, self.inputs, self.recipient, self.nodes.ids[CURRENT_NODE], options)
+        job_id = self.submit(CURRENT_NODE)
         self.summary.job_id = job_id
         say.step(
             "owner",
@@ -321,7 +327,7 @@ class _Demo:
     def deny(self) -> None:
         say = self.say
         say.step("owner", f"submits the same job on {OLD_NODE}, whose GPUs run driver {OLD_DRIVER}")
-        job_id = _submit(self.scenario, self.inputs, self.recipient, self.nodes.ids[OLD_NODE], self.options)
+        job_id = self.submit(OLD_NODE)
         run = runner_process.run_job(self.nodes.runners[OLD_NODE], job_id, self.work / "workspaces")
         if run.exit_code == 0 or run.last.get("code") != "policy.denied":
             raise DemoError(f"the job on {OLD_NODE} was not denied by policy: {run.last}")
@@ -340,8 +346,9 @@ class _Demo:
             raise DemoError("the denial carried no failed rules")
 
 
-def run_demo(work: Path, say: Narrator, options: DemoOptions | None = None) -> DemoSummary:
-    """Run every act in ``work`` (an empty directory); return what it showed.
+@contextlib.contextmanager
+def demo_world(work: Path, say: Narrator, options: DemoOptions | None = None) -> Iterator[DemoWorld]:
+    """A gateway with the demo's parties, enrolled nodes, policy and artefacts; stopped on exit.
 
     Raises:
         DemoError: a step did not turn out as it must.
@@ -351,8 +358,19 @@ def run_demo(work: Path, say: Narrator, options: DemoOptions | None = None) -> D
     fleet = _fleet(work, options.gpus)
     settings = {"CCGATE_ALLOW_SIMULATED_TEE": "true", "CCGATE_SIMULATED_SITE": str(fleet.site)}
     with local_gateway(work / "gateway", settings) as gateway:
-        demo = _Demo(work, say, options, gateway)
-        demo.set_up(fleet)
-        demo.run_job()
-        demo.deny()
-    return demo.summary
+        world = DemoWorld(work, say, options, gateway)
+        world.set_up(fleet)
+        yield world
+
+
+def run_demo(work: Path, say: Narrator, options: DemoOptions | None = None) -> DemoSummary:
+    """Run every act in ``work`` (an empty directory); return what it showed.
+
+    Raises:
+        DemoError: a step did not turn out as it must.
+        RuntimeError: the gateway did not start.
+    """
+    with demo_world(work, say, options) as world:
+        world.run_job()
+        world.deny()
+    return world.summary
