@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.console import print_json, stderr, stdout
+from gateway.cli.console import fail, print_json, stderr, stdout
 from gateway.cli.remote import JsonOption, TokenOption, UrlOption, connect, show
+from gateway.job_verification import PinnedKeys
 from gateway.ledger.audit import audit_export
 
 app = typer.Typer(help="The Merkle ledger: exports, offline verification, tree heads.", no_args_is_help=True)
@@ -53,15 +54,28 @@ def verify(
     key: Annotated[
         list[str] | None, typer.Option("--key", help="Pin a ledger key as KID=BASE64 (repeatable).")
     ] = None,
+    jwks: Annotated[
+        Path | None,
+        typer.Option("--jwks", help="Pin the ledger key from a saved /.well-known/jwks.json."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Verify an export offline: every entry, leaf hash, tree head signature and Merkle root.
 
     Exit 0 when it verifies, 1 listing every problem (with the entry index) when it does not. Without
-    --key the keys inside the export are used, which proves internal consistency only.
+    --key or --jwks the keys inside the export are used, which proves internal consistency only.
     """
     document = json.loads(source.read_text(encoding="utf-8"))
-    report = audit_export(document, _pinned(key or []))
+    pinned = _pinned(key or [])
+    if jwks is not None:
+        try:
+            published = PinnedKeys.from_jwks(json.loads(jwks.read_text(encoding="utf-8")))
+        except ValueError as exc:
+            fail("keys.invalid", f"{jwks}: {exc}")
+        if not published.ledger_keys:
+            fail("keys.invalid", f"{jwks} publishes no ledger key")
+        pinned = {**(pinned or {}), **published.ledger_keys}
+    report = audit_export(document, pinned)
     if as_json:
         print_json(
             {
@@ -69,7 +83,7 @@ def verify(
                 "entries": report.entries,
                 "tree_heads_checked": report.tree_heads_checked,
                 "root": report.root,
-                "keys_pinned": bool(key),
+                "keys_pinned": pinned is not None,
                 "problems": [
                     {"code": p.code, "index": p.index, "message": p.message} for p in report.problems
                 ],
@@ -80,10 +94,10 @@ def verify(
             where = f"entry {problem.index}" if problem.index is not None else "export"
             stderr.print(f"ccgate: {problem.code}: {where}: {problem.message}", markup=False)
         if report.ok:
-            pinned = "pinned keys" if key else "the export's own keys (pin them with --key)"
+            against = "pinned keys" if pinned else "the export's own keys (pin them with --jwks or --key)"
             stdout.print(
                 f"verified {report.entries} entries and {report.tree_heads_checked} tree heads "
-                f"against {pinned}; root {report.root}",
+                f"against {against}; root {report.root}",
                 markup=False,
             )
     raise typer.Exit(0 if report.ok else 1)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy
 from sqlalchemy.orm import Session
@@ -136,6 +137,16 @@ def test_the_personas_work_through_the_cli(live_gateway: LiveGateway, tmp_path: 
     verdict = run(gateway, admin, "ledger", "verify", tmp_path / "ledger.json", *pins)
     assert verdict["verified"]
     assert verdict["keys_pinned"]
+    jwks = httpx.get(f"{gateway.url}/.well-known/jwks.json").json()
+    (tmp_path / "jwks.json").write_text(json.dumps(jwks))
+    assert run(
+        gateway, admin, "ledger", "verify", tmp_path / "ledger.json", "--jwks", tmp_path / "jwks.json"
+    )["keys_pinned"]
+    without_ledger_key = {"keys": [k for k in jwks["keys"] if k["ccgate_purpose"] != "ledger"]}
+    (tmp_path / "partial.json").write_text(json.dumps(without_ledger_key))
+    refused_pin = ccgate("ledger", "verify", tmp_path / "ledger.json", "--jwks", tmp_path / "partial.json")
+    assert refused_pin.returncode == 1
+    assert b"keys.invalid" in refused_pin.stderr
     head = run(gateway, owner, "ledger", "tree-head")
     assert head["size"] >= verdict["entries"]
 
