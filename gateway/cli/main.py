@@ -25,6 +25,7 @@ from gateway.cli import (
     policy_remote_commands,
     server_commands,
     sim_commands,
+    tink_commands,
 )
 from gateway.cli.console import error_code, stderr
 
@@ -52,6 +53,7 @@ app.add_typer(policy_remote_commands.reference_app, name="ref-values")
 app.add_typer(ledger_commands.app, name="ledger")
 app.add_typer(job_commands.app, name="job")
 app.add_typer(bundle_commands.app, name="bundle")
+app.add_typer(tink_commands.app, name="tink")
 artefact_commands.app.command("releases")(job_commands.releases)
 
 

@@ -5,12 +5,14 @@ Tink is a dev-only dependency; ccgate never uses it at run time.
 
 import io
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from enclave_runner.protocol.envelope import EnvelopeSegmentError, decrypt_tink_stream
+from enclave_runner.protocol.envelope import EnvelopeError, EnvelopeSegmentError, decrypt_tink_stream
 from enclave_runner.protocol.envelope.format import CCGATE_HEADER_SIZE, DEFAULT_SEGMENT_SIZE
+from enclave_runner.protocol.envelope.tink_interop import unwrap_tink_file, wrap_tink_file
 from tests.enclave_runner.envelope_helpers import SMALL_SEGMENT, open_bytes, seal_bytes
 
 tink = pytest.importorskip("tink", reason="the tink oracle is in the [dev] extra")
@@ -104,3 +106,60 @@ def test_a_bare_tink_stream_under_a_wrong_key_fails_on_its_first_segment() -> No
     with pytest.raises(EnvelopeSegmentError) as failure:
         b"".join(decrypt_tink_stream([ciphertext], os.urandom(32), "a", SMALL_SEGMENT))
     assert failure.value.index == 0
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_tink_stream_wrapped_by_ccgate_opens_and_unwraps_to_the_same_bytes(
+    size: int, tmp_path: Path
+) -> None:
+    key, plaintext = os.urandom(32), os.urandom(size)
+    tink_bytes = _tink_encrypt(_tink_primitive(key, SMALL_SEGMENT), plaintext, b"art_9")
+    (tmp_path / "in.tink").write_bytes(tink_bytes)
+    assert wrap_tink_file(tmp_path / "in.tink", tmp_path / "x.ccge", key, "art_9", SMALL_SEGMENT) == size
+    envelope = (tmp_path / "x.ccge").read_bytes()
+    assert envelope[CCGATE_HEADER_SIZE:] == tink_bytes, "the Tink bytes are kept exactly"
+    assert open_bytes(envelope, key, "art_9") == plaintext
+    assert unwrap_tink_file(tmp_path / "x.ccge", tmp_path / "out.tink", key, "art_9") == SMALL_SEGMENT
+    assert (
+        _tink_decrypt(_tink_primitive(key, SMALL_SEGMENT), (tmp_path / "out.tink").read_bytes(), b"art_9")
+        == plaintext
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "change"),
+    [
+        ("a wrong key", {"key": b"\x01" * 32}),
+        ("a wrong artefact id", {"artefact_id": "art_other"}),
+        ("a wrong segment size", {"segment_size": SMALL_SEGMENT * 2}),
+        ("a truncated stream", {"truncate": 7}),
+        ("a flipped bit", {"flip": 100}),
+    ],
+)
+def test_wrapping_refuses_what_would_not_open_and_writes_nothing(
+    case: str, change: dict[str, Any], tmp_path: Path
+) -> None:
+    key = os.urandom(32)
+    tink_bytes = bytearray(_tink_encrypt(_tink_primitive(key, SMALL_SEGMENT), os.urandom(3 * 4096), b"art_9"))
+    if "truncate" in change:
+        del tink_bytes[-change["truncate"] :]
+    if "flip" in change:
+        tink_bytes[change["flip"]] ^= 1
+    (tmp_path / "in.tink").write_bytes(bytes(tink_bytes))
+    with pytest.raises(EnvelopeError):
+        wrap_tink_file(
+            tmp_path / "in.tink",
+            tmp_path / "x.ccge",
+            change.get("key", key),
+            change.get("artefact_id", "art_9"),
+            change.get("segment_size", SMALL_SEGMENT),
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tink"]
+
+
+def test_unwrapping_checks_the_envelope_first(tmp_path: Path) -> None:
+    key = os.urandom(32)
+    (tmp_path / "x.ccge").write_bytes(seal_bytes(os.urandom(5000), key, "art_9", SMALL_SEGMENT))
+    with pytest.raises(EnvelopeError):
+        unwrap_tink_file(tmp_path / "x.ccge", tmp_path / "out.tink", key, "art_other")
+    assert not (tmp_path / "out.tink").exists()

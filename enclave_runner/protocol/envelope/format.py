@@ -257,13 +257,25 @@ def new_header(
         and SegmentLayout(segment_size).segment_count(plaintext_length) > MAX_SEGMENTS
     ):
         raise EnvelopeHeaderError("the plaintext needs more than 2**32 segments at this segment size")
-    bare = EnvelopeHeader(
-        segment_size, plaintext_length, random_bytes(SALT_SIZE), random_bytes(NONCE_PREFIX_SIZE)
+    return committed_header(
+        key,
+        artefact_id,
+        EnvelopeHeader(
+            segment_size, plaintext_length, random_bytes(SALT_SIZE), random_bytes(NONCE_PREFIX_SIZE)
+        ),
     )
+
+
+def committed_header(key: bytes, artefact_id: str, bare: EnvelopeHeader) -> EnvelopeHeader:
+    """``bare`` (segment size, length, salt, nonce prefix) with its key and artefact checks computed.
+
+    Used for fresh headers and to give an existing Tink stream (whose salt and nonce prefix are fixed)
+    a ccgate header.
+    """
     key_check, artefact_check = bare._checks(key, artefact_id)
     return EnvelopeHeader(
-        segment_size,
-        plaintext_length,
+        bare.segment_size,
+        bare.plaintext_length,
         bare.salt,
         bare.nonce_prefix,
         key_check=key_check,

@@ -116,3 +116,39 @@ def test_a_missing_input_is_an_io_error(tmp_path: Path) -> None:
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     done = ccgate("encrypt", tmp_path / "x")
     assert done.returncode == 2
+
+
+def test_tink_unwrap_and_wrap_round_trip_through_the_cli(tmp_path: Path, plain: Path) -> None:
+    key = tmp_path / "k"
+    assert (
+        ccgate("encrypt", plain, tmp_path / "a.ccge", "--artefact-id", "art_1", "--key-file", key).returncode
+        == 0
+    )
+    out = ccgate(
+        "tink",
+        "unwrap",
+        tmp_path / "a.ccge",
+        tmp_path / "a.tink",
+        "--artefact-id",
+        "art_1",
+        "--key-file",
+        key,
+        "--json",
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["segment_size"] == 1 << 20
+    wrapped = ccgate(
+        "tink", "wrap", tmp_path / "a.tink", tmp_path / "b.ccge", "--artefact-id", "art_1", "--key-file", key
+    )
+    assert wrapped.returncode == 0, wrapped.stderr
+    done = ccgate(
+        "decrypt", tmp_path / "b.ccge", tmp_path / "b.csv", "--artefact-id", "art_1", "--key-file", key
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "b.csv").read_bytes() == plain.read_bytes()
+    refused = ccgate(
+        "tink", "wrap", tmp_path / "a.tink", tmp_path / "c.ccge", "--artefact-id", "art_2", "--key-file", key
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(b"ccgate: envelope.")
+    assert not (tmp_path / "c.ccge").exists()
