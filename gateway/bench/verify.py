@@ -144,7 +144,8 @@ def nvidia_row(vectors: Path, iterations: int, python: str) -> Row:
             f"nv-local-gpu-verifier is not importable by {python}; install ccgate[nvidia] in its own venv "
             "(it pins cryptography 43.0.1) and pass --reference-python",
         )
-    nvidia = vectors / "nvidia"
+    # The reference runs in a scratch directory, so every path it is given must be absolute.
+    nvidia = vectors.resolve() / "nvidia"
     command = [
         python, "-m", "gateway.bench.nvidia_reference",
         "--report", str(nvidia / VECTOR / "attestationReport.txt"),

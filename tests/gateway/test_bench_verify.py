@@ -58,3 +58,27 @@ def test_the_cli_prints_the_rows_as_json() -> None:
         assert document["rows"][4]["verdict"] == "verified"
     assert document["rows"][0]["verdict"] == "verified"
     assert document["ratios"][0]["goal"] == 15.0
+
+
+def test_the_reference_is_given_absolute_paths_although_it_runs_in_a_scratch_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stand-in for the reference interpreter: it answers the import probe, and reports
+    # "verified" only when every file it is handed can be opened from its own working directory.
+    fake = tmp_path / "reference-python"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-c" ]; then exit 0; fi\n'
+        "shift 2\n"
+        'ok=true; while [ $# -gt 1 ]; do case "$1" in --report|--chain|--driver-rim|--vbios-rim) '
+        '[ -f "$2" ] || ok=false;; esac; shift 2; done\n'
+        'echo "{\\"verified\\": $ok, \\"seconds\\": [0.01], \\"version\\": \\"fake\\"}"\n'
+    )
+    fake.chmod(0o700)
+    vectors = nvidia_dir().parent
+    monkeypatch.chdir(vectors.parent)
+    relative = Path(vectors.name)
+    from gateway.bench.verify import nvidia_row  # noqa: PLC0415 - the row alone, without ccgate's timings.
+
+    row = nvidia_row(relative, 1, str(fake))
+    assert row.verdict == "verified", row.note
