@@ -120,7 +120,8 @@ def create_app(settings: Settings, seams: Seams = Seams()) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(prepare, services)
+        if settings.startup_maintenance:
+            await asyncio.to_thread(prepare, services)
         task = asyncio.create_task(_tree_heads(services))
         try:
             yield

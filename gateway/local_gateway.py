@@ -62,7 +62,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 @contextlib.contextmanager
 def local_gateway(
-    data_dir: Path, settings: Mapping[str, str] | None = None, http: str = "httptools"
+    data_dir: Path, settings: Mapping[str, str] | None = None, http: str = "httptools", workers: int = 1
 ) -> Iterator[LocalGateway]:
     """Bootstrap and start a gateway on a free loopback port; stop it on exit.
 
@@ -81,9 +81,11 @@ def local_gateway(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = data_dir.parent / f"gateway-{port}.log"
+    command = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--http", http]
+    command += ["--workers", str(workers)]
     with open(log, "wb") as output:
         server = subprocess.Popen(  # noqa: S603 - this interpreter running ccgate itself.
-            [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), "--http", http],
+            command,
             env=env,
             stdout=output,
             stderr=output,

@@ -67,6 +67,14 @@ class Settings(BaseSettings):
         description="Endorsements (roots, certificates, CRLs, TCB info, RIMs); default data_dir/collateral.",
     )
     allow_simulated_tee: bool = False
+    startup_maintenance: bool = Field(
+        default=True,
+        description=(
+            "Migrate, ensure a KEK and remove unfinished uploads on start. `ccgate serve --workers N` "
+            "does it once before the workers start and turns it off in them, so that a restarted "
+            "worker never removes an upload another worker is receiving."
+        ),
+    )
     crash_test_pause_after_release_seconds: Annotated[float, Field(ge=0, le=120)] = Field(
         default=0.0,
         description="Crash tests only: sleep between a release's commit and its answer (not in production).",

@@ -51,8 +51,10 @@ def verify_links(
         AttestationError: ``expired_error`` when a certificate is not valid at ``now``;
             ``chain_error`` when a link's names or signature do not verify, or an issuer is not a CA.
     """
+    # Each certificate is hashed once, although it is the child of one link and the issuer of the next.
+    prints = [fingerprint(certificate) for certificate in links]
     for position, (child, issuer) in enumerate(itertools.pairwise(links)):
-        key = (fingerprint(child), fingerprint(issuer))
+        key = (prints[position], prints[position + 1])
         if memo.get(key):
             continue
         if require_ca and not _is_ca(issuer):

@@ -41,6 +41,7 @@ from gateway.demo.scenario import (
     write_policy,
 )
 from gateway.domain import ArtefactKind, Role
+from gateway.ledger.audit import audit_export
 from gateway.local_gateway import local_gateway
 from gateway.schemas.jobs import JobCreate
 from gateway.simulated_attestation import simulated_evidence
@@ -62,6 +63,8 @@ class ReleaseBenchReport:
     attest_seconds: list[float] = field(default_factory=list)
     wall_seconds: float = 0.0
     refused: int = 0
+    workers: int = 1
+    ledger_entries: int = 0
 
     @property
     def per_second(self) -> float:
@@ -128,13 +131,16 @@ def _release(client: httpx.Client, node: SimulatedNode, job_id: str) -> tuple[fl
     return finished - started, finished - attest_started, response.status_code == 200
 
 
-def run_release_bench(releases: int = 300, *, gpus: int = 8, concurrency: int = 4) -> ReleaseBenchReport:
+def run_release_bench(
+    releases: int = 300, *, gpus: int = 8, concurrency: int = 4, workers: int = 1
+) -> ReleaseBenchReport:
     """Run the benchmark against a fresh local gateway and return the report.
 
     Raises:
-        RuntimeError: the gateway did not start, or a release was refused.
+        RuntimeError: the gateway did not start, a release was refused, or the ledger does not
+            verify afterwards.
     """
-    report = ReleaseBenchReport(releases, gpus, concurrency)
+    report = ReleaseBenchReport(releases, gpus, concurrency, workers=workers)
     with tempfile.TemporaryDirectory(prefix="ccgate-bench-release-") as scratch:
         work = Path(scratch)
         with warnings.catch_warnings():
@@ -142,7 +148,7 @@ def run_release_bench(releases: int = 300, *, gpus: int = 8, concurrency: int = 
             site = create_simulated_site(datetime.now(UTC), gpus=gpus)
         write_site(site, work / "site")
         settings = {"CCGATE_ALLOW_SIMULATED_TEE": "true", "CCGATE_SIMULATED_SITE": str(work / "site")}
-        with local_gateway(work / "data", settings) as gateway:
+        with local_gateway(work / "data", settings, workers=workers) as gateway:
             scenario, dataset, model = _populate(
                 gateway.url, gateway.admin_token, work, site.node, SiteIdentity.from_site(work / "site")
             )
@@ -169,6 +175,15 @@ def run_release_bench(releases: int = 300, *, gpus: int = 8, concurrency: int = 
                 with ThreadPoolExecutor(max_workers=concurrency) as pool:
                     outcomes = list(pool.map(lambda job: _release(client, site.node, job), jobs[WARMUP:]))
                 report.wall_seconds = time.perf_counter() - started
+            # A benchmark of a ledger that does not verify measures nothing: audit it after the run.
+            export = httpx.get(
+                f"{gateway.url}/v1/ledger/export",
+                headers={"Authorization": f"Bearer {gateway.admin_token}"},
+                timeout=300,
+            )
+            export.raise_for_status()
+            audit = audit_export(export.json())
+            report.ledger_entries = len(export.json()["entries"])
         for full, attest, ok in outcomes:
             if ok:
                 report.full_seconds.append(full)
@@ -177,4 +192,8 @@ def run_release_bench(releases: int = 300, *, gpus: int = 8, concurrency: int = 
                 report.refused += 1
     if report.refused:
         raise RuntimeError(f"{report.refused} of {releases} releases were refused; the benchmark is void")
+    if not audit.ok:
+        raise RuntimeError(
+            f"the ledger does not verify after the run ({audit.problems[:3]}); the benchmark is void"
+        )
     return report

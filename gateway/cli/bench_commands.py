@@ -241,16 +241,21 @@ def release(
     releases: Annotated[int, typer.Option("--releases", min=1, help="Timed releases.")] = 300,
     gpus: Annotated[int, typer.Option("--gpus", min=0, max=64, help="Simulated GPUs per node.")] = 8,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 4,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=16, help="Gateway processes (ccgate serve --workers).")
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Full releases per second and p50/p99 latency through a real gateway on loopback (SQLite)."""
     from gateway.bench.release import TARGET_P50_MS, TARGET_RELEASES_PER_SECOND, run_release_bench  # noqa: PLC0415
 
-    report = run_release_bench(releases, gpus=gpus, concurrency=concurrency)
+    report = run_release_bench(releases, gpus=gpus, concurrency=concurrency, workers=workers)
     numbers = {
         "releases": len(report.full_seconds),
         "gpus": report.gpus,
         "concurrency": report.concurrency,
+        "workers": report.workers,
+        "ledger_entries_verified": report.ledger_entries,
         "releases_per_second": round(report.per_second, 1),
         "full_p50_ms": round(report.percentile(report.full_seconds, 50), 2),
         "full_p99_ms": round(report.percentile(report.full_seconds, 99), 2),
@@ -261,7 +266,8 @@ def release(
         print_json(numbers)
         return
     table = Table(
-        title=f"release protocol, {report.gpus} simulated GPUs, {report.concurrency} concurrent runners"
+        title=f"release protocol, {report.gpus} simulated GPUs, {report.concurrency} concurrent runners, "
+        f"{report.workers} gateway process(es)"
     )
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -276,3 +282,4 @@ def release(
         "a full release = challenge + Evidence (made by the load generator) + attestation, as runners see it",
         markup=False,
     )
+    stdout.print(f"ledger after the run: {report.ledger_entries} entries, verified", markup=False)

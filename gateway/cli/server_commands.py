@@ -25,6 +25,15 @@ def serve(
     port: Annotated[int, typer.Option("--port")] = 8443,
     data_dir: DataDirOption = None,
     http: Annotated[str, typer.Option("--http", help="uvicorn HTTP parser: httptools or h11.")] = "httptools",
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Worker processes (one per core for throughput; they share the data directory).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the gateway with uvicorn (configuration from CCGATE_* variables; JSON logs on stderr).
 
@@ -32,22 +41,31 @@ def serve(
     """
     import uvicorn  # noqa: PLC0415 - only this command needs the server.
 
-    from gateway.app import create_app  # noqa: PLC0415 - importing the app is needless for other commands.
-    from gateway.logs import configure_json_logging  # noqa: PLC0415 - as above.
+    from gateway.logs import configure_json_logging  # noqa: PLC0415 - needless for other commands.
 
     configure_json_logging()
-    app = create_app(_settings(data_dir))
-    logging.getLogger("ccgate.gateway").info("serving on %s:%d", host, port)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        http=http,
-        loop="auto",
-        log_config=None,
-        access_log=False,  # The gateway writes its own access line, with the request id.
-        server_header=False,
-    )
+    common = {
+        "host": host,
+        "port": port,
+        "http": http,
+        "loop": "auto",
+        "log_config": None,
+        "access_log": False,  # The gateway writes its own access line, with the request id.
+        "server_header": False,
+    }
+    log = logging.getLogger("ccgate.gateway")
+    if workers == 1:
+        from gateway.app import create_app  # noqa: PLC0415 - as above.
+
+        app = create_app(_settings(data_dir))
+        log.info("serving on %s:%d", host, port)
+        uvicorn.run(app, **common)  # type: ignore[arg-type]  # uvicorn types its options one by one.
+        return
+    from gateway.serving import prepare_for_workers  # noqa: PLC0415 - as above.
+
+    prepare_for_workers(data_dir)
+    log.info("serving on %s:%d with %d worker processes", host, port, workers)
+    uvicorn.run("gateway.serving:worker_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]  # as above.
 
 
 @db_app.command("upgrade")

@@ -22,6 +22,7 @@ runner attests again with a fresh nonce and receives the keys without the job be
 """
 
 import base64
+import dataclasses
 import secrets
 import time
 from dataclasses import dataclass
@@ -55,12 +56,13 @@ from gateway.keyvault import SigningPurpose
 from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
 from gateway.services.jobs import active_node, manifest_of
-from gateway.services.release_commit import CHALLENGE_STATES, ReleaseAttempt, Released, commit_release, reload
+from gateway.services.release_commit import CHALLENGE_STATES, ReleaseAttempt, Released, commit_release
 from gateway.services.release_decisions import decide, hardware_match
 from gateway.storage.schema import (
     AttestationSession,
     Job,
     Node,
+    Tenant,
 )
 
 
@@ -129,6 +131,7 @@ class _Attempt:
     attestation: AttestationSession
     job: Job
     node: Node
+    provider: Tenant
     keys: BoundKeys
     report_data: bytes
 
@@ -187,12 +190,12 @@ def attest(
         ),
     )
     with ctx.db.read() as session:
-        # Policies are evaluated on a snapshot, outside the write lock; what they depend on that can
-        # change meanwhile (node and job state, release counts, expiry) is checked again under it.
-        job, node, provider, attestation = reload(
-            session, attempt.job.id, attempt.node.id, attempt.attestation.id
+        # Policies are evaluated outside the write lock, on the job, node and provider as the nonce
+        # was spent and on a snapshot of the inputs; what they depend on that can change meanwhile
+        # (node and job state, release counts, expiry) is checked again under the lock.
+        decisions = decide(
+            ctx, session, attempt.job, attempt.node, attempt.provider, attempt.attestation, result, now
         )
-        decisions = decide(ctx, session, job, node, provider, attestation, result, now)
     released = commit_release(ctx, attempt.as_release(), result, decisions, (token, token_id), now)
     if ctx.settings.crash_test_pause_after_release_seconds:
         # The window between the ledger commit and the response, held open for the crash test.
@@ -204,7 +207,7 @@ def _consume(ctx: ServiceContext, caller: Caller, job_id: str, request: Attestat
     """Spend the nonce (committed on its own) and gather what the attestation is bound to."""
     refusal: GatewayError | None = None
     with ctx.db.transaction() as session:
-        node, _provider = active_node(session, caller)
+        node, provider = active_node(session, caller)
         row = session.get(AttestationSession, request.session_id, with_for_update=True)
         if row is None or row.job_id != job_id or row.node_id != node.id:
             raise SessionUnknownError("the gateway issued no such session to this node for this job")
@@ -229,7 +232,7 @@ def _consume(ctx: ServiceContext, caller: Caller, job_id: str, request: Attestat
                 {"job": job_id, "node": node.id, "session": row.id, "stage": "session", "code": refusal.code},
             )
         x25519, ed25519 = b64decode(request.keys.x25519), b64decode(request.keys.ed25519)
-        attempt = _Attempt(row, job, node, BoundKeys(x25519=x25519, ed25519=ed25519), b"")
+        attempt = _Attempt(row, job, node, provider, BoundKeys(x25519=x25519, ed25519=ed25519), b"")
     if refusal is not None:
         raise refusal  # After the commit: the nonce stays spent and the refusal stays recorded.
     try:
@@ -246,7 +249,7 @@ def _consume(ctx: ServiceContext, caller: Caller, job_id: str, request: Attestat
         error.code = "session.keys_invalid"  # type: ignore[misc]  # a finer code for this one refusal.
         _record_rejection(ctx, attempt, error)
         raise error from exc
-    return _Attempt(attempt.attestation, attempt.job, attempt.node, attempt.keys, bound)
+    return dataclasses.replace(attempt, report_data=bound)
 
 
 def _record_rejection(ctx: ServiceContext, attempt: _Attempt, exc: AttestationError | GatewayError) -> None:

@@ -10,8 +10,9 @@ set digests and cached: evaluation itself is then microseconds.
 import hashlib
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from attestation.canonical import canonical_json
@@ -75,6 +76,16 @@ def _with(document: ValidatedDocument, problem: str) -> ValidatedDocument:
     return ValidatedDocument(document.kind, "", b"", "", (problem,))
 
 
+@dataclass(frozen=True, slots=True)
+class _StoredPolicy:
+    """What a release needs of a stored release-policy version."""
+
+    name: str
+    version: int
+    digest: str
+    source: str
+
+
 class PolicyLibrary:
     """Compiled policies and parsed reference sets, cached by content digest (thread-safe)."""
 
@@ -83,38 +94,41 @@ class PolicyLibrary:
         self._lock = threading.Lock()
         self._sets: dict[str, ReferenceSet] = {}
         self._policies: dict[tuple[str, tuple[str, ...]], CompiledPolicy] = {}
+        self._documents: dict[tuple[str, str, int], _StoredPolicy] = {}
         self._bundled = {reference.name: reference for reference in bundled_reference_sets()}
 
     def reference_sets(self, session: Session, tenant: str) -> dict[str, ReferenceSet]:
         """The tenant's newest version of each reference-value set, over the bundled sets."""
-        newest = (
-            select(PolicyDocument.name, func.max(PolicyDocument.version).label("version"))
-            .where(PolicyDocument.tenant_id == tenant, PolicyDocument.kind == DocumentKind.REFERENCE_VALUES)
-            .group_by(PolicyDocument.name)
-            .subquery()
-        )
-        rows = session.scalars(
-            select(PolicyDocument)
-            .join(
-                newest, (PolicyDocument.name == newest.c.name) & (PolicyDocument.version == newest.c.version)
-            )
-            .where(PolicyDocument.tenant_id == tenant, PolicyDocument.kind == DocumentKind.REFERENCE_VALUES)
-        )
+        # Only the names, versions and digests are read on every release (the newest version of
+        # each name is picked here: a tenant has a few sets); a document's source is read and
+        # parsed once per digest.
+        newest: dict[str, tuple[int, str, str]] = {}
+        for row_id, name, version, digest in session.execute(
+            select(
+                PolicyDocument.id, PolicyDocument.name, PolicyDocument.version, PolicyDocument.digest
+            ).where(PolicyDocument.tenant_id == tenant, PolicyDocument.kind == DocumentKind.REFERENCE_VALUES)
+        ).tuples():
+            if name not in newest or version > newest[name][0]:
+                newest[name] = (version, row_id, digest)
+        rows = [(row_id, name, digest) for name, (_version, row_id, digest) in newest.items()]
         sets = dict(self._bundled)
-        for row in rows:
-            sets[row.name] = self._reference_set(row)
+        for row_id, name, digest in rows:
+            sets[name] = self._reference_set(session, row_id, digest)
         return sets
 
-    def _reference_set(self, row: PolicyDocument) -> ReferenceSet:
+    def _reference_set(self, session: Session, row_id: str, digest: str) -> ReferenceSet:
         with self._lock:
-            cached = self._sets.get(row.digest)
+            cached = self._sets.get(digest)
         if cached is not None:
             return cached
+        row = session.get(PolicyDocument, row_id)
+        if row is None:  # pragma: no cover - the row was just listed in the same snapshot.
+            raise NotFoundError("reference values", digest)
         parsed = parse_document(row.source.encode("utf-8"), f"{row.name} v{row.version}")
         if not isinstance(parsed, ReferenceSet):  # pragma: no cover - stored documents were validated.
             raise NotFoundError("reference values", row.name)
         with self._lock:
-            self._sets[row.digest] = parsed
+            self._sets[digest] = parsed
         return parsed
 
     def _compiled(
@@ -139,7 +153,7 @@ class PolicyLibrary:
         if chosen is None:
             name = "production" if self._mode is Mode.PRODUCTION else "development"
             return self._compiled(f"bundled:{name}", sets, lambda s: load_baseline(name, tuple(s.values())))
-        document = _policy_document(session, tenant, chosen.policy_name, chosen.policy_version)
+        document = self._policy_document(session, tenant, chosen.policy_name, chosen.policy_version)
         return self._compiled(document.digest, sets, lambda s: _compile(document, s))
 
     def artefact_policy(
@@ -148,29 +162,38 @@ class PolicyLibrary:
         """The release policy the artefact pins (name, version and digest), or None when it has none."""
         if artefact.policy_name is None or artefact.policy_version is None:
             return None
-        document = _policy_document(
+        document = self._policy_document(
             session, artefact.tenant_id, artefact.policy_name, artefact.policy_version
         )
         if document.digest != artefact.policy_digest:
             raise NotFoundError("release policy", f"{artefact.policy_name} with the pinned digest")
         return self._compiled(document.digest, sets, lambda s: _compile(document, s))
 
-
-def _policy_document(session: Session, tenant: str, name: str, version: int) -> PolicyDocument:
-    document = session.scalar(
-        select(PolicyDocument).where(
-            PolicyDocument.tenant_id == tenant,
-            PolicyDocument.kind == DocumentKind.RELEASE_POLICY,
-            PolicyDocument.name == name,
-            PolicyDocument.version == version,
+    def _policy_document(self, session: Session, tenant: str, name: str, version: int) -> _StoredPolicy:
+        # A stored policy version never changes (a new upload is a new version), so once read it is
+        # kept: a release reads no policy source from the database.
+        key = (tenant, name, version)
+        with self._lock:
+            cached = self._documents.get(key)
+        if cached is not None:
+            return cached
+        document = session.scalar(
+            select(PolicyDocument).where(
+                PolicyDocument.tenant_id == tenant,
+                PolicyDocument.kind == DocumentKind.RELEASE_POLICY,
+                PolicyDocument.name == name,
+                PolicyDocument.version == version,
+            )
         )
-    )
-    if document is None:
-        raise NotFoundError("release policy", f"{name} v{version}")
-    return document
+        if document is None:
+            raise NotFoundError("release policy", f"{name} v{version}")
+        stored = _StoredPolicy(document.name, document.version, document.digest, document.source)
+        with self._lock:
+            self._documents[key] = stored
+        return stored
 
 
-def _compile(document: PolicyDocument, sets: Mapping[str, ReferenceSet]) -> CompiledPolicy:
+def _compile(document: _StoredPolicy, sets: Mapping[str, ReferenceSet]) -> CompiledPolicy:
     return load_policy(document.source.encode("utf-8"), f"{document.name} v{document.version}", sets)
 
 

@@ -43,7 +43,6 @@ from gateway.storage.schema import (
     Node,
     Release,
     ReleaseCount,
-    Tenant,
 )
 
 CHALLENGE_STATES = frozenset({JobState.ASSIGNED, JobState.ATTESTED, JobState.RELEASED})
@@ -71,7 +70,7 @@ class Released:
 
 def reload(
     session: Session, job_id: str, node_id: str, session_id: str
-) -> tuple[Job, Node, Tenant, AttestationSession]:
+) -> tuple[Job, Node, AttestationSession]:
     """The rows a release is about, read in ``session``.
 
     Raises:
@@ -79,11 +78,10 @@ def reload(
     """
     job = session.get(Job, job_id)
     node = session.get(Node, node_id)
-    provider = session.get(Tenant, node.tenant_id) if node is not None else None
     attestation = session.get(AttestationSession, session_id)
-    if job is None or node is None or provider is None or attestation is None:
+    if job is None or node is None or attestation is None:
         raise NotFoundError("attestation", session_id)
-    return job, node, provider, attestation
+    return job, node, attestation
 
 
 def commit_release(  # noqa: PLR0917 - the attempt, its result, decisions, token and time, as decided.
@@ -103,9 +101,7 @@ def commit_release(  # noqa: PLR0917 - the attempt, its result, decisions, token
     refusal: GatewayError
     with ctx.db.transaction() as session:
         ctx.ledger.lock(session)
-        job, node, _provider, attestation = reload(
-            session, attempt.job_id, attempt.node_id, attempt.session_id
-        )
+        job, node, attestation = reload(session, attempt.job_id, attempt.node_id, attempt.session_id)
         if node.state != NodeState.ACTIVE:
             refusal = NodeNotActiveError(f"node {node.id} became {node.state} before the release")
         elif job.state not in CHALLENGE_STATES:
@@ -123,13 +119,27 @@ def commit_release(  # noqa: PLR0917 - the attempt, its result, decisions, token
                 row.artefact_id
                 for row in session.scalars(select(ReleaseCount).where(ReleaseCount.job_id == job.id))
             }
+            # Every read happens before the first write, so the transaction flushes once, at commit,
+            # instead of before each read (autoflush), which would rewrite the ledger state each time.
+            versions = {
+                i.artefact_id: session.get(ArtefactVersion, (i.artefact_id, i.version)) for i in inputs
+            }
             hard = _hard_limits(inputs, artefacts, counted, now)
             denied = hard or _policy_refusal(decisions)
             thumbprint = hashlib.sha256(attempt.keys.x25519).hexdigest()
             _record_decisions(ctx, session, attempt, inputs, result, decisions, token[1], denied, thumbprint)
             if denied is None:
                 return _release(
-                    ctx, session, attempt, job, attestation, inputs, artefacts, counted, decisions, token, now
+                    ctx,
+                    session,
+                    attempt,
+                    job,
+                    attestation,
+                    (inputs, artefacts, versions),
+                    counted,
+                    decisions,
+                    token,
+                    now,
                 )
             attestation.outcome = denied.code
             transition(ctx, session, job, JobState.REJECTED, "release refused", code=denied.code)
@@ -267,13 +277,13 @@ def _release(  # noqa: PLR0917 - the committed release of every input, in one tr
     attempt: ReleaseAttempt,
     job: Job,
     attestation: AttestationSession,
-    inputs: list[JobInput],
-    artefacts: dict[str, Artefact | None],
+    rows: tuple[list[JobInput], dict[str, Artefact | None], dict[str, ArtefactVersion | None]],
     counted: set[str],
     decisions: list[ArtefactDecision],
     token: tuple[str, str],
     now: datetime,
 ) -> Released:
+    inputs, artefacts, stored_versions = rows
     attestation_token, token_id = token
     thumbprint = hashlib.sha256(attempt.keys.x25519).hexdigest()
     digests = {item.artefact.id: list(item.policy_digests) for item in decisions}
@@ -284,7 +294,7 @@ def _release(  # noqa: PLR0917 - the committed release of every input, in one tr
         if artefact.id not in counted:
             session.add(ReleaseCount(artefact_id=artefact.id, job_id=job.id, counted_at=now))
             artefact.release_count += 1
-        version = session.get(ArtefactVersion, (artefact.id, job_input.version))
+        version = stored_versions[artefact.id]
         if version is None or version.sealed_key is None or version.kek_id is None:
             raise NotFoundError("artefact version", f"{artefact.id}/{job_input.version}")
         versions.append((version, artefact.id))

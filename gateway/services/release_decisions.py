@@ -91,23 +91,30 @@ def decide(  # noqa: PLR0917 - everything a release decision is about, in one ca
     baseline = ctx.policy_library.baseline(session, job.tenant_id, sets)
     registered = hardware_match(node, result)
     decisions = []
-    for job_input in session.scalars(
-        select(JobInput).where(JobInput.job_id == job.id).order_by(JobInput.artefact_id)
-    ):
-        artefact = session.get(Artefact, job_input.artefact_id)
-        assert artefact is not None  # JobInput has a foreign key to it.
-        others = session.scalar(
-            select(func.count())
-            .select_from(ReleaseCount)
-            .where(ReleaseCount.artefact_id == artefact.id, ReleaseCount.job_id != job.id)
+    inputs = list(
+        session.scalars(select(JobInput).where(JobInput.job_id == job.id).order_by(JobInput.artefact_id))
+    )
+    ids = [job_input.artefact_id for job_input in inputs]
+    artefacts = {row.id: row for row in session.scalars(select(Artefact).where(Artefact.id.in_(ids)))}
+    other_jobs: dict[str, int] = dict(
+        session.execute(
+            select(ReleaseCount.artefact_id, func.count())
+            .where(ReleaseCount.artefact_id.in_(ids), ReleaseCount.job_id != job.id)
+            .group_by(ReleaseCount.artefact_id)
         )
+        .tuples()
+        .all()
+    )
+    for job_input in inputs:
+        artefact = artefacts[job_input.artefact_id]  # JobInput has a foreign key to it.
+        others = other_jobs.get(artefact.id, 0)
         context = ReleaseContext(
             artefact=ArtefactContext(artefact.id, ArtefactKind(artefact.kind), tuple(artefact.labels)),
             job=JobContext(job.id, job.manifest_digest, job.purpose),
             node=NodeContext(node.id, node.region, registered),
             provider=ProviderContext(provider.id, _kyc(provider)),
             tenant=TenantContext(job.tenant_id),
-            release=ReleaseCounter(int(others or 0), artefact.max_releases),
+            release=ReleaseCounter(others, artefact.max_releases),
             session=SessionContext(attestation.id, attestation.issued_at),
         )
         request = PolicyInput(result, context, now)

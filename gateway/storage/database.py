@@ -4,12 +4,17 @@ SQLite (the zero-set-up default) runs in WAL mode and opens every write transact
 IMMEDIATE``: writers queue on the database lock instead of failing with "database is locked" when a
 read transaction later wants to write, which is what serialises ledger appends. Within one process
 the writers queue on a Python lock first, so they wake as soon as the previous commit ends instead of
-polling in SQLite's busy handler (which sleeps up to 100 ms a try); ``read()`` transactions take no
-write lock at all (WAL readers see the last commit and never block writers).
+polling in SQLite's busy handler (which sleeps up to 100 ms a try), and then on an advisory file lock
+beside the database, so that the worker processes of ``ccgate serve --workers N`` queue the same way;
+``read()`` transactions take no write lock at all (WAL readers see the last commit and never block
+writers).
 PostgreSQL (several replicas) keeps READ COMMITTED; the few places that need serialisation lock
 rows explicitly (``SELECT … FOR UPDATE`` on the ledger state row and the current KEK).
 """
 
+import contextlib
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +56,40 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+class _ProcessWriteLock:
+    """An exclusive ``flock`` on a file beside a SQLite database, held around each write transaction.
+
+    The threads of one process already queue on a ``threading.Lock``; this orders the processes.
+    ``flock`` is released by the kernel when a process dies, so a killed worker never wedges the others.
+    """
+
+    def __init__(self, database: str) -> None:
+        self._path = f"{database}.write-lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_exc: object) -> None:
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Close the lock file (the lock is not held between transactions)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _process_lock(engine: Engine) -> _ProcessWriteLock | None:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return _ProcessWriteLock(database)
+
+
 class Database:
     """The engine and a session factory; ``transaction()`` is the unit of work every service uses."""
 
@@ -60,6 +99,7 @@ class Database:
         self._readers = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
         self._sqlite = engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock()
+        self._process_lock = _process_lock(engine)
 
     @property
     def is_postgresql(self) -> bool:
@@ -73,7 +113,11 @@ class Database:
             with self._sessions.begin() as session:
                 yield session
             return
-        with self._write_lock, self._sessions.begin() as session:
+        with (
+            self._write_lock,
+            self._process_lock or contextlib.nullcontext(),
+            self._sessions.begin() as session,
+        ):
             yield session
 
     @contextmanager
@@ -92,5 +136,7 @@ class Database:
             connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and the write-lock file)."""
         self.engine.dispose()
+        if self._process_lock is not None:
+            self._process_lock.close()

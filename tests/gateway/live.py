@@ -21,6 +21,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+SERVE = (sys.executable, "-m", "gateway.cli", "serve")
+
+
 @dataclass
 class LiveGateway:
     """A gateway process and what it takes to talk to it."""
@@ -31,6 +34,7 @@ class LiveGateway:
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    workers: int = 1
 
     @property
     def url(self) -> str:
@@ -58,7 +62,7 @@ class LiveGateway:
         self.log = self.data_dir.parent / f"gateway-{self.port}.log"
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "serve", "--port", str(self.port)],
+                [*SERVE, "--port", str(self.port), "--workers", str(self.workers)],
                 env=self.env(),
                 stdout=log,
                 stderr=log,
