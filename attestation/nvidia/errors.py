@@ -14,6 +14,7 @@ from attestation.errors import (
     EvidenceMalformedError,
     ReferenceIntegrityError,
     SignatureInvalidError,
+    TokenMalformedError,
     UnsupportedEvidenceError,
 )
 
@@ -164,3 +165,9 @@ class MeasurementMismatchError(EvidenceError):
     """
 
     code = "attestation.nvidia.measurement_mismatch"
+
+
+class NrasSubmodDigestError(TokenMalformedError):
+    """An NRAS detached EAT carries GPU tokens other than the ones its overall token names by digest."""
+
+    code = "attestation.nvidia.nras_submod_digest"

@@ -63,8 +63,9 @@ def emit_verdict(
 
 
 # Registered last: the subcommand modules import emit_verdict / parse_at from this module.
-from gateway.cli import evidence_nvidia, evidence_snp, evidence_tdx  # noqa: E402
+from gateway.cli import evidence_nras, evidence_nvidia, evidence_snp, evidence_tdx  # noqa: E402
 
 verify_app.command("nvidia")(evidence_nvidia.verify_nvidia)
 verify_app.command("snp")(evidence_snp.verify_snp)
 verify_app.command("tdx")(evidence_tdx.verify_tdx)
+verify_app.command("nras-eat")(evidence_nras.verify_nras)
