@@ -274,3 +274,17 @@ def test_the_pinned_roots_are_refused_in_each_others_role() -> None:
     assert v.pinned_anchors().simulated is False
     with pytest.raises(RootNotPinnedError):
         nvidia_trust_anchors(rim, device)
+
+
+def test_on_2025_07_01_the_96005e0003_rim_is_chain_valid_while_the_nvtrust_96005e0001_ones_are_not() -> None:
+    # The 545.00 test driver RIM expired on 2025-06-26, so the driver slot holds the 550.144.03 RIM
+    # (valid then, and mismatching): what is compared here is whether each VBIOS RIM is still valid.
+    at = v.at("2025-07-01T00:00:00Z")
+    rims = {v.FULL_PASS_DRIVER_ID: (v.NVAT_DRIVER_550_RIM,), v.FULL_PASS_VBIOS_ID: (v.VBIOS_0003_RIM,)}
+    claims = _full_pass(collateral=v.collateral(rims), now=at)
+    assert claims.vbios_rim_signature_verified
+    assert {1, 2, 3, 9, 11} <= {m.index for m in claims.mismatches}
+    for expired in (v.VBIOS_PROD_RIM, v.VBIOS_TEST_RIM):
+        rims[v.FULL_PASS_VBIOS_ID] = (expired,)
+        with pytest.raises(RimExpiredError):
+            _full_pass(collateral=v.collateral(rims), now=at)

@@ -191,3 +191,43 @@ def test_raw_binary_evidence_is_accepted(tmp_path: Path) -> None:
 def test_usage_errors_exit_2(extra: tuple[str, ...]) -> None:
     code, _ = _run(extra=extra)
     assert code == 2
+
+
+def test_hopper_550_against_the_nearest_public_rims_exits_1_with_19_mismatches() -> None:
+    code, document = _run(
+        v.HOPPER_550,
+        rims=[v.DRIVER_TEST_RIM, v.VBIOS_PROD_RIM],
+        nonce=v.SAMPLE_NONCE,
+        time="2025-05-01T00:00:00Z",
+    )
+    assert (code, _error(document)) == (1, "attestation.nvidia.measurement_mismatch")
+    records = _claims(document)["x-nvidia-mismatch-measurement-records"]
+    assert isinstance(records, list)
+    assert [record["index"] for record in records] == [
+        1, 2, 7, 9, 11, 21, 22, 25, 26, 27, 29, 30, 31, 32, 34, 36, 37, 39, 40,
+    ]  # fmt: skip
+
+
+def test_the_550_144_03_driver_rim_verifies_at_now_and_only_the_vbios_rim_is_missing() -> None:
+    code, document = _run(
+        v.HOPPER_550, rims=[v.NVAT_DRIVER_550_RIM], nonce=v.SAMPLE_NONCE, time="2026-11-26T00:00:00Z"
+    )
+    assert (code, _error(document)) == (1, "attestation.nvidia.rim_missing")
+    claims = _claims(document)
+    assert claims["x-nvidia-gpu-driver-rim-signature-verified"] is True
+    assert claims["x-nvidia-gpu-driver-rim-version-match"] is False
+
+
+@pytest.mark.parametrize(
+    ("vbios_rim", "code"),
+    [
+        pytest.param(
+            v.VBIOS_0003_RIM, "attestation.nvidia.measurement_mismatch", id="96005E0003 still valid"
+        ),
+        pytest.param(v.VBIOS_PROD_RIM, "attestation.nvidia.rim_expired", id="96005E0001 PROD expired"),
+    ],
+)
+def test_on_2025_07_01_only_the_96005e0003_rim_is_chain_valid(vbios_rim: str, code: str) -> None:
+    # The 545.00 test driver RIM expired on 2025-06-26: the still-valid 550.144.03 one takes its slot.
+    exit_code, document = _run(rims=[v.NVAT_DRIVER_550_RIM, vbios_rim], time="2025-07-01T00:00:00Z")
+    assert (exit_code, _error(document)) == (1, code)
