@@ -4,6 +4,7 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cryptography
 import pytest
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
@@ -187,7 +188,10 @@ def test_serial_zero_vcek_verifies_without_leaking_the_deprecation_warning() -> 
 
 
 def test_recent_cryptography_does_warn_about_serial_zero_on_its_own() -> None:
-    # The reason load_amd_certificate filters: without it, cryptography (>= 42) warns on this VCEK.
+    # The reason load_amd_certificate filters: without it, cryptography 45 and later warn on this VCEK
+    # (43 and 44, which the [nvidia] extra's pin allows, load it silently; measured on 43.0.1 and 44.0.3).
+    if int(cryptography.__version__.split(".")[0]) < 45:
+        pytest.skip(f"cryptography {cryptography.__version__} does not warn about serial number zero")
     data = (_snp() / "milan-v2-trustee" / "vcek.der").read_bytes()
     with pytest.warns(CryptographyDeprecationWarning, match="serial number"):
         x509.load_der_x509_certificate(data).serial_number  # noqa: B018
