@@ -7,13 +7,22 @@ from pathlib import Path
 import cryptography
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.utils import CryptographyDeprecationWarning
 
-from attestation.errors import CertificateChainError, CertificateExpiredError
+from attestation.errors import CertificateChainError, CertificateExpiredError, SignatureInvalidError
+from attestation.pki import load_pem_chain
 from attestation.result import BindingStatus, RevocationStatus, TcbStatus
-from attestation.roots import pinned_root_name
+from attestation.roots import PinnedRoot, pinned_root_name
 from attestation.snp import SnpCollateral, verify_snp_report
-from attestation.snp.certificates import load_amd_certificate, read_key_extensions
+from attestation.snp.certificates import (
+    check_times,
+    load_amd_certificate,
+    read_key_extensions,
+    verify_amd_signed,
+)
+from tests.attestation.snp_synthetic import ReportSpec, make_report
 from tests.conftest import vector_dir
 
 pytestmark = pytest.mark.vectors
@@ -161,6 +170,74 @@ def test_turin_vcek_extensions_use_the_turin_layout() -> None:
         9,
     )
     assert extensions.hw_id == bytes.fromhex("1e550a8ee5cf9f4d")
+
+
+def test_turin_vcek_chains_to_the_pinned_turin_ark_at_now() -> None:
+    folder = _snp() / "turin-vcek-chain-virtee"
+    collateral = SnpCollateral.from_pem((folder / "cert_chain.pem").read_bytes())
+    vcek = load_amd_certificate((folder / "vcek.der").read_bytes())
+    assert collateral.ask is not None
+    assert collateral.asvk is None
+    assert pinned_root_name(collateral.ark) is PinnedRoot.AMD_ARK_TURIN
+    verify_amd_signed(collateral.ark, collateral.ark, "the Turin ARK")
+    verify_amd_signed(collateral.ask, collateral.ark, "the Turin ASK")
+    verify_amd_signed(vcek, collateral.ask, "the Turin VCEK")
+    chain = {"ARK": collateral.ark, "ASK": collateral.ask, "VCEK": vcek}
+    # The VCEK (2024-11-06..2031-11-06) is the first to expire.
+    assert check_times(chain, NOW) == vcek.not_valid_after_utc
+    assert vcek.not_valid_after_utc.date().isoformat() == "2031-11-06"
+    with pytest.raises(CertificateExpiredError):
+        check_times(chain, datetime(2031, 11, 7, tzinfo=UTC))
+    # PROVENANCE: the chain file is the first two certificates of the Turin roots bundle.
+    bundle = load_pem_chain((_snp() / "roots" / "turin_ask_ark_asvk.pem").read_bytes())
+    assert [c.public_bytes(Encoding.DER) for c in bundle[:2]] == [
+        c.public_bytes(Encoding.DER) for c in load_pem_chain((folder / "cert_chain.pem").read_bytes())
+    ]
+
+
+def _turin_report_not_signed_by_the_vcek() -> bytes:
+    """A v5 Turin report matching the real Turin VCEK (TCB, CHIP_ID[0:8]); no real Turin report exists,
+    and the VCEK's private key is AMD's, so it is signed by another key: the verifier gets through the
+    chain (and records it) and stops at the report signature."""
+    return make_report(
+        ec.generate_private_key(ec.SECP384R1()),
+        ReportSpec(
+            version=5,
+            reported_tcb=bytes([0, 0, 0, 0, 0, 0, 0, 9]),
+            chip_id=bytes.fromhex("1e550a8ee5cf9f4d") + bytes(56),
+            cpuid=(0x1A, 0x02, 0),
+        ),
+    )
+
+
+def test_the_verifier_accepts_the_real_turin_chain_at_now() -> None:
+    folder = _snp() / "turin-vcek-chain-virtee"
+    report = _turin_report_not_signed_by_the_vcek()
+    vcek = (folder / "vcek.der").read_bytes()
+    with pytest.raises(SignatureInvalidError) as caught:
+        verify_snp_report(
+            report,
+            vcek_or_vlek=vcek,
+            collateral=SnpCollateral.from_pem((folder / "cert_chain.pem").read_bytes()),
+            expected_report_data=None,
+            now=NOW,
+        )
+    claims = caught.value.claims
+    assert (claims["cert_chain"], claims["product"], claims["simulated"]) == ("valid", "Turin", False)
+    # The same report and VCEK fail earlier, at the chain, under Milan's roots or after the VCEK expired.
+    with pytest.raises(CertificateChainError) as milan:
+        verify_snp_report(
+            report, vcek_or_vlek=vcek, collateral=_collateral("milan"), expected_report_data=None, now=NOW
+        )
+    assert "cert_chain" not in milan.value.claims
+    with pytest.raises(CertificateExpiredError):
+        verify_snp_report(
+            report,
+            vcek_or_vlek=vcek,
+            collateral=_collateral("turin"),
+            expected_report_data=None,
+            now=datetime(2031, 11, 7, tzinfo=UTC),
+        )
 
 
 @pytest.mark.parametrize("product", ["milan", "genoa", "turin"])

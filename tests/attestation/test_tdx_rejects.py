@@ -5,6 +5,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from attestation.errors import (
     AttestationError,
@@ -203,3 +206,38 @@ def test_an_unpinned_root_is_refused_unless_simulated_roots_are_allowed() -> Non
     with pytest.raises(TdxRootNotPinnedError) as caught:
         verify_tdx_quote(make_quote(), collateral=strict, expected_report_data=None, now=NOW)
     assert caught.value.code == "attestation.tdx.root_not_pinned"
+
+
+def _crl_due_before_now(
+    issuer: x509.Certificate, key: ec.EllipticCurvePrivateKey
+) -> x509.CertificateRevocationList:
+    """A correctly signed, empty CRL whose nextUpdate passed an hour before ``NOW``."""
+    return (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.subject)
+        .last_update(NOW - timedelta(days=30))
+        .next_update(NOW - timedelta(hours=1))
+        .add_extension(x509.CRLNumber(2), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+@pytest.mark.parametrize(("member", "what"), [("pck_crl", "the PCK CRL"), ("root_ca_crl", "the root CA CRL")])
+def test_a_stale_crl_on_its_own_is_retryable(member: str, what: str) -> None:
+    pki = intel_pki()
+    signer = (pki.ca, pki.ca_key) if member == "pck_crl" else (pki.root, pki.root_key)
+    fresh = make_collateral()
+    crl = _crl_due_before_now(*signer)
+    stale = replace(fresh, pck_crl=crl) if member == "pck_crl" else replace(fresh, root_ca_crl=crl)
+    # Only that CRL is past its nextUpdate: TCB info, QE identity and the other CRL are current at NOW.
+    other = stale.root_ca_crl if member == "pck_crl" else stale.pck_crl
+    assert min(stale.tcb_info.next_update, stale.qe_identity.next_update, other.next_update_utc or NOW) > NOW
+    quote = make_quote()
+    assert verify_tdx_quote(quote, collateral=fresh, expected_report_data=None, now=NOW).tdx is not None
+    with pytest.raises(CollateralStaleError) as caught:
+        verify_tdx_quote(quote, collateral=stale, expected_report_data=None, now=NOW)
+    assert caught.value.retryable
+    assert caught.value.code == "attestation.collateral_stale"
+    assert str(caught.value).startswith(f"{what} is stale")
+    assert caught.value.claims["tee"] == "tdx"

@@ -1,6 +1,7 @@
 """``ccgate evidence verify snp|tdx`` gives each vector's stated verdict, exit code and JSON shape."""
 
 import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,3 +207,56 @@ def test_tdx_cli_outofdate_is_refused_unless_allowed(tmp_path: Path) -> None:
     assert verdict["claims"]["tcb_status"] == "OutOfDate"
     allowed = ccgate(*common, "--allow-tcb-status", "OutOfDate")
     assert allowed.returncode == 0, allowed.stderr
+
+
+NEAR_MPC_REPORT_DATA = (
+    "00014ee5e70e861db29a95224e48a47c016ab03c61238333319af7614593cd155ba531073edd69921742beb1c510ff433948"
+    + "00" * 14
+)
+
+
+def _verify_near_mpc(*extra: str) -> subprocess.CompletedProcess[bytes]:
+    return ccgate(
+        "evidence", "verify", "tdx", "--quote", TDX / "near-mpc-2026-04/quote.dat",
+        "--collateral", TDX / "near-mpc-2026-04/collateral.json",
+        "--root", TDX / "roots/intel_sgx_root_ca.pem", "--at", "2026-04-15T00:00:00Z", "--json", *extra,
+    )  # fmt: skip
+
+
+def test_tdx_cli_expected_report_data_binds_the_quote() -> None:
+    vector_dir("tdx")
+    unchecked = _verify_near_mpc()
+    assert unchecked.returncode == 0, unchecked.stderr
+    assert json.loads(unchecked.stdout)["claims"]["report_data_binding"] == "not-checked"
+    matching = _verify_near_mpc("--expected-report-data", NEAR_MPC_REPORT_DATA)
+    assert matching.returncode == 0, matching.stderr
+    claims = json.loads(matching.stdout)["claims"]
+    assert claims["report_data_binding"] == "verified"
+    assert claims["report_data"] == NEAR_MPC_REPORT_DATA
+    # Upper-case hex names the same bytes.
+    assert _verify_near_mpc("--expected-report-data", NEAR_MPC_REPORT_DATA.upper()).returncode == 0
+
+
+def test_tdx_cli_another_report_data_is_refused_with_the_claims_so_far() -> None:
+    vector_dir("tdx")
+    other = NEAR_MPC_REPORT_DATA[:-2] + "01"
+    refused = _verify_near_mpc("--expected-report-data", other)
+    assert refused.returncode == 1, refused.stderr
+    verdict = json.loads(refused.stdout)
+    assert verdict["verified"] is False
+    assert verdict["error"]["code"] == "attestation.report_data_mismatch"
+    assert verdict["claims"]["report_data"] == NEAR_MPC_REPORT_DATA
+    assert verdict["claims"]["tcb_status"] == "UpToDate"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["zz" * 64, NEAR_MPC_REPORT_DATA[:-2], NEAR_MPC_REPORT_DATA + "00", "0"],
+    ids=["not hex", "63 bytes", "65 bytes", "odd length"],
+)
+def test_tdx_cli_malformed_expected_report_data_is_a_usage_error(value: str) -> None:
+    vector_dir("tdx")
+    result = _verify_near_mpc("--expected-report-data", value)
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert "--expected-report-data" in result.stderr.decode()
