@@ -31,6 +31,10 @@ class TcbStatus(StrEnum):
     CONFIGURATION_AND_SW_HARDENING_NEEDED = "ConfigurationAndSWHardeningNeeded"
     OUT_OF_DATE = "OutOfDate"
     OUT_OF_DATE_CONFIGURATION_NEEDED = "OutOfDateConfigurationNeeded"
+    # TDX only: the platform is current, but the TD was launched on an older TDX module and kept
+    # running across a TD-preserving module update, so fixes that apply at launch are missing.
+    TD_RELAUNCH_ADVISED = "TDRelaunchAdvised"
+    TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED = "TDRelaunchAdvisedConfigurationNeeded"
     REVOKED = "Revoked"
     NOT_APPLICABLE = "NotApplicable"
 

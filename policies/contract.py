@@ -49,12 +49,16 @@ class ClaimType(StrEnum):
 
 #: Enumerations with a meaningful order, worst first. Intel's TCB statuses are ordered by how much is
 #: wrong: a newer platform TCB is better than one needing configuration, which is better than out of
-#: date. ``NotApplicable`` is deliberately absent: it is not comparable with anything.
+#: date. A TD that should be relaunched runs on a current platform but missed the fixes that apply at
+#: launch, which ranks it above out of date and below a platform that only needs configuration.
+#: ``NotApplicable`` is deliberately absent: it is not comparable with anything.
 ENUM_ORDER: dict[type[StrEnum], tuple[StrEnum, ...]] = {
     TcbStatus: (
         TcbStatus.REVOKED,
         TcbStatus.OUT_OF_DATE_CONFIGURATION_NEEDED,
         TcbStatus.OUT_OF_DATE,
+        TcbStatus.TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED,
+        TcbStatus.TD_RELAUNCH_ADVISED,
         TcbStatus.CONFIGURATION_AND_SW_HARDENING_NEEDED,
         TcbStatus.CONFIGURATION_NEEDED,
         TcbStatus.SW_HARDENING_NEEDED,

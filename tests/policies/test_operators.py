@@ -123,6 +123,14 @@ CASES = {
     "OutOfDate is not at least SWHardeningNeeded": Case(
         "{claim: cpu0.tcb_status, at_least: SWHardeningNeeded}", cpu(tcb_status=TcbStatus.OUT_OF_DATE), FAILED
     ),
+    "a TD to relaunch is not at least SWHardeningNeeded": Case(
+        "{claim: cpu0.tcb_status, at_least: SWHardeningNeeded}",
+        cpu(tcb_status=TcbStatus.TD_RELAUNCH_ADVISED),
+        FAILED,
+    ),
+    "a TD to relaunch is at least OutOfDate": Case(
+        "{claim: cpu0.tcb_status, at_least: OutOfDate}", cpu(tcb_status=TcbStatus.TD_RELAUNCH_ADVISED), OK
+    ),
     "NotApplicable is not comparable, so it fails": Case(
         "{claim: cpu0.tcb_status, at_least: Revoked}", same, FAILED
     ),
