@@ -15,7 +15,7 @@ import typer
 
 from enclave_runner.protocol.bundle_format import BundleManifest, write_bundle
 from enclave_runner.protocol.errors import BundleFormatError
-from gateway.cli.console import fail, stdout
+from gateway.cli.console import fail, print_json, stdout
 
 app = typer.Typer(help="Model bundles: the code a job runs, packed with how to run it.", no_args_is_help=True)
 
@@ -53,6 +53,7 @@ def create(
         list[str] | None, typer.Option("--env", help="NAME=VALUE for the job (repeatable).")
     ] = None,
     output_dir: Annotated[str, typer.Option("--output-dir", help="Where the job writes results.")] = "output",
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was packed as JSON.")] = False,
 ) -> None:
     """Pack SOURCE into a bundle whose manifest names the entrypoints, environment and output directory."""
     entrypoints = {
@@ -64,6 +65,16 @@ def create(
         write_bundle(output, members, manifest)
     except BundleFormatError as exc:
         fail(exc.code, str(exc))
+    if as_json:
+        print_json(
+            {
+                "bundle": str(output),
+                "files": sorted(members),
+                "entrypoints": {name: list(argv) for name, argv in sorted(entrypoints.items())},
+                "output_dir": output_dir,
+            }
+        )
+        return
     stdout.print(
         f"{output}: {len(members)} files, entrypoints {', '.join(sorted(entrypoints))}", markup=False
     )

@@ -61,9 +61,13 @@ def import_command(
 def export_command(
     target: Annotated[Path, typer.Argument(help="The .tar.gz to write.")],
     store: StoreOption = DEFAULT_STORE,
+    as_json: JsonOption = False,
 ) -> None:
     """Write the whole store into a tarball that ``collateral import`` accepts elsewhere."""
     count = export_collateral(CollateralStore(store), target)
+    if as_json:
+        print_json({"exported": count, "target": str(target)})
+        return
     stdout.print(f"exported {count} items to {target}", markup=False)
 
 

@@ -110,14 +110,39 @@ def reference_values(
     sys.stdout.write(reference_set_text(name).decode("utf-8"))
 
 
+def _report_check(
+    accepted: list[tuple[str, dict[str, object]]], problems: list[Problem], as_json: bool
+) -> None:
+    """Print what ``policy check`` accepted (one line each, or JSON) and every problem found."""
+    if as_json:
+        print_json(
+            {
+                "ok": not problems,
+                "accepted": [document for _, document in accepted],
+                "problems": [
+                    {"source": p.source, "rule": p.rule, "code": p.code, "message": p.message}
+                    for p in problems
+                ],
+            }
+        )
+    else:
+        for line, _ in accepted:
+            stdout.print(line, markup=False)
+        _print_problems(tuple(problems))
+
+
 @app.command("check")
 def check(
     files: Annotated[list[str], typer.Argument(help="Policy or ReferenceValues files (or baseline:NAME).")],
     reference_values: ReferenceOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the verdict of every document as JSON.")
+    ] = False,
 ) -> None:
     """Validate documents; print every problem (file, rule, what is wrong) and exit 1 if any."""
     sets = _reference_sets(reference_values)
     problems: list[Problem] = []
+    accepted: list[tuple[str, dict[str, object]]] = []
     loaded: list[tuple[str, bytes]] = []
     given_sets: dict[str, str] = {}
     # Reference-value files first, so that policies given alongside them are checked against them.
@@ -135,9 +160,9 @@ def check(
                 problems.append(Problem(source, "policy.duplicate_reference_set", message))
             given_sets[document.name] = source
             sets[document.name] = document
-            stdout.print(
-                f"{source}: ok: reference values {document.describe()} ({document.kind})", markup=False
-            )
+            line = f"{source}: ok: reference values {document.describe()} ({document.kind})"
+            fields: dict[str, object] = {"name": document.name, "version": document.version}
+            accepted.append((line, {"source": source, "kind": "ReferenceValues", **fields}))
         else:
             loaded.append((source, data))
     for source, data in loaded:
@@ -147,10 +172,13 @@ def check(
             problems.extend(exc.problems)
             continue
         if isinstance(compiled, CompiledPolicy):
-            shown = f"policy {compiled.name}, {len(compiled.rules)} rules, sha256 {compiled.digest}"
-            stdout.print(f"{source}: ok: {shown}", markup=False)
+            line = (
+                f"{source}: ok: policy {compiled.name}, {len(compiled.rules)} rules, sha256 {compiled.digest}"
+            )
+            fields = {"name": compiled.name, "rules": len(compiled.rules), "sha256": compiled.digest}
+            accepted.append((line, {"source": source, "kind": "Policy", **fields}))
+    _report_check(accepted, problems, as_json)
     if problems:
-        _print_problems(tuple(problems))
         failed = len({problem.source for problem in problems})
         fail("policy.invalid", f"{len(problems)} problem(s) in {failed} of {len(files)} file(s)")
 

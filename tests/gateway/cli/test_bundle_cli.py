@@ -1,5 +1,6 @@
 """``ccgate bundle create`` as an owner uses it: a directory in, a bundle the runner accepts out."""
 
+import json
 from pathlib import Path
 
 from enclave_runner.bundle import bundle_command, unpack_bundle
@@ -46,3 +47,20 @@ def test_links_and_bad_options_are_refused(tmp_path: Path) -> None:
     malformed = ccgate("bundle", "create", source, "-o", tmp_path / "b.tar", "--entrypoint", "run")
     assert malformed.returncode == 2
     assert not (tmp_path / "b.tar").exists()
+
+
+def test_create_json_names_the_files_entrypoints_and_output_directory(tmp_path: Path) -> None:
+    source = tmp_path / "model"
+    source.mkdir()
+    (source / "train.py").write_text("print('training')\n")
+    done = ccgate(
+        "bundle", "create", source, "-o", tmp_path / "model.tar",
+        "--entrypoint", "train=python3 train.py --epochs 3", "--output-dir", "out", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "bundle": str(tmp_path / "model.tar"),
+        "files": ["train.py"],
+        "entrypoints": {"train": ["python3", "train.py", "--epochs", "3"]},
+        "output_dir": "out",
+    }

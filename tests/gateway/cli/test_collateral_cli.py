@@ -177,6 +177,9 @@ def test_export_then_import_elsewhere_round_trips(tmp_path: Path) -> None:
     assert exported.returncode == 0, exported.stderr
     count = len(_rows(_status(first, NOW)))
     assert exported.stdout.decode().split()[:2] == ["exported", str(count)]
+    again_json = ccgate("collateral", "export", tmp_path / "again.tar.gz", "--store", first, "--json")
+    assert again_json.returncode == 0, again_json.stderr
+    assert json.loads(again_json.stdout) == {"exported": count, "target": str(tmp_path / "again.tar.gz")}
 
     second = tmp_path / "second"
     again = _import(archive, second)

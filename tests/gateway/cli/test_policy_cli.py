@@ -248,3 +248,34 @@ def test_check_rejects_each_bad_policy_naming_the_rule_and_the_problem(
     assert lines, err
     assert all(words in lines[0] for words in bad.says), lines[0]
     assert err.strip().splitlines()[-1].startswith("ccgate: policy.invalid: ")
+
+
+def test_check_json_lists_what_it_accepted_and_every_problem(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_bytes(
+        rules_document("- {id: eu, require: {claim: node.region, in: {set: eu-regions}}, message: m}")
+    )
+    regions = tmp_path / "regions.yaml"
+    regions.write_bytes(reference_set_document("eu-regions", "strings", "[eu-west-1]"))
+    code, out, err = run(capsys, "policy", "check", good, regions, "--json")
+    assert code == 0, err
+    verdict = json.loads(out)
+    assert verdict["ok"] is True
+    assert verdict["problems"] == []
+    assert [(doc["kind"], doc["name"]) for doc in verdict["accepted"]] == [
+        ("ReferenceValues", "eu-regions"),
+        ("Policy", "test-policy"),
+    ]
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(rules_document("- {id: typo, require: {claim: cpu0.snp.vmlp, equals: 0}, message: m}"))
+    code, out, err = run(capsys, "policy", "check", good, bad, regions, "--json")
+    assert code == 1
+    verdict = json.loads(out)
+    assert verdict["ok"] is False
+    assert [doc["source"] for doc in verdict["accepted"]] == [str(regions), str(good)]
+    assert [(p["source"], p["rule"]) for p in verdict["problems"]] == [(str(bad), "typo")]
+    assert verdict["problems"][0]["code"].startswith("policy.")
+    assert err.strip().startswith("ccgate: policy.invalid: ")
