@@ -7,6 +7,7 @@ that the real engine (dcap-qvl) verifies them against the throwaway root.
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -179,6 +180,38 @@ def _qe_report(spec: QuoteSpec, report_data: bytes) -> bytes:
     return report
 
 
+def sign_quote(pki: IntelPki, signed: bytes, qe_report_for: Callable[[bytes], bytes], auth: bytes) -> bytes:
+    """The signature data of a quote: a fresh attestation key signs ``signed``, certified by the PCK.
+
+    ``qe_report_for`` makes the QE report around its REPORT_DATA, which binds the attestation key and
+    ``auth``; the PCK signs that report, and the certification data carries the PCK chain (type 5).
+    """
+    attestation_key = ec.generate_private_key(ec.SECP256R1())
+    public = attestation_key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)[1:]
+    qe_report = qe_report_for(hashlib.sha256(public + auth).digest() + bytes(32))
+    chain = _pem(pki.pck, pki.ca, pki.root).encode()
+    certification = b"".join(
+        [
+            qe_report,
+            _raw_signature(pki.pck_key, qe_report),
+            len(auth).to_bytes(2, "little"),
+            auth,
+            (5).to_bytes(2, "little"),
+            len(chain).to_bytes(4, "little"),
+            chain,
+        ]
+    )
+    return b"".join(
+        [
+            _raw_signature(attestation_key, signed),
+            public,
+            (6).to_bytes(2, "little"),
+            len(certification).to_bytes(4, "little"),
+            certification,
+        ]
+    )
+
+
 def make_quote(spec: QuoteSpec = QuoteSpec(), *, pki: IntelPki | None = None) -> bytes:
     """A v4 TDX quote signed by a fresh attestation key certified by the throwaway PCK."""
     pki = pki or intel_pki()
@@ -193,30 +226,8 @@ def make_quote(spec: QuoteSpec = QuoteSpec(), *, pki: IntelPki | None = None) ->
         ]
     )
     body = _body(spec)
-    attestation_key = ec.generate_private_key(ec.SECP256R1())
-    public = attestation_key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)[1:]
-    auth = bytes(32)
-    qe_report = _qe_report(spec, hashlib.sha256(public + auth).digest() + bytes(32))
-    chain = _pem(pki.pck, pki.ca, pki.root).encode()
-    certification = b"".join(
-        [
-            qe_report,
-            _raw_signature(pki.pck_key, qe_report),
-            len(auth).to_bytes(2, "little"),
-            auth,
-            (5).to_bytes(2, "little"),
-            len(chain).to_bytes(4, "little"),
-            chain,
-        ]
-    )
-    signature_data = b"".join(
-        [
-            _raw_signature(attestation_key, header + body),
-            public,
-            (6).to_bytes(2, "little"),
-            len(certification).to_bytes(4, "little"),
-            certification,
-        ]
+    signature_data = sign_quote(
+        pki, header + body, lambda report_data: _qe_report(spec, report_data), bytes(32)
     )
     return header + body + len(signature_data).to_bytes(4, "little") + signature_data
 

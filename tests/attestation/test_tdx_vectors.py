@@ -1,6 +1,5 @@
 """Every TDX vector in ../shared/testvectors/tdx gives the verdict its PROVENANCE.md states."""
 
-import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from attestation.binary_layout import Field
 from attestation.errors import CollateralStaleError
@@ -18,7 +17,7 @@ from attestation.result import BindingStatus, TcbStatus
 from attestation.tdx import TdxCollateral, layout, parse_quote, verify_tdx_quote
 from attestation.tdx.collateral import split_signed_json
 from attestation.tdx.errors import TdxCollateralMismatchError, TdxTcbLevelNotFoundError
-from tests.attestation.tdx_synthetic import IntelPki, intel_pki, sgx_extension
+from tests.attestation.tdx_synthetic import IntelPki, intel_pki, sgx_extension, sign_quote
 from tests.attestation.tdx_vectors import (
     collateral_2023,
     near_mpc_collateral,
@@ -215,31 +214,9 @@ def _resigned_v5_quote(pki: IntelPki, svns: dict[Field, bytes] | None = None) ->
     signed = bytearray(real[: parsed.signed_size])
     for field, value in (svns or {}).items():
         signed[V5_BODY + field.offset : V5_BODY + field.end] = value
-    attestation_key = ec.generate_private_key(ec.SECP256R1())
-    public = attestation_key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)[1:]
-    auth = parsed.qe_auth_data
     # The real QE report, its REPORT_DATA (the last 64 bytes) now binding the new attestation key.
-    qe_report = parsed.qe_report[:320] + hashlib.sha256(public + auth).digest() + bytes(32)
-    chain = _pem(pki.pck, pki.ca, pki.root).encode()
-    certification = b"".join(
-        [
-            qe_report,
-            _raw_signature(pki.pck_key, qe_report),
-            len(auth).to_bytes(2, "little"),
-            auth,
-            (5).to_bytes(2, "little"),
-            len(chain).to_bytes(4, "little"),
-            chain,
-        ]
-    )
-    signature_data = b"".join(
-        [
-            _raw_signature(attestation_key, bytes(signed)),
-            public,
-            (6).to_bytes(2, "little"),
-            len(certification).to_bytes(4, "little"),
-            certification,
-        ]
+    signature_data = sign_quote(
+        pki, bytes(signed), lambda report_data: parsed.qe_report[:320] + report_data, parsed.qe_auth_data
     )
     return bytes(signed) + len(signature_data).to_bytes(4, "little") + signature_data
 
