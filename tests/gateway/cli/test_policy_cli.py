@@ -98,15 +98,22 @@ def test_check_lists_every_problem_of_every_file_and_exits_1(
     assert lines[-1] == "ccgate: policy.invalid: 6 problem(s) in 2 of 2 file(s)"
 
 
-def test_check_uses_reference_values_given_alongside(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+@pytest.fixture
+def eu_policy(tmp_path: Path) -> tuple[Path, Path]:
+    """A policy reading the ``eu-regions`` reference set, and that set in its own file."""
     policy = tmp_path / "policy.yaml"
     policy.write_bytes(
         rules_document("- {id: eu, require: {claim: node.region, in: {set: eu-regions}}, message: m}")
     )
     regions = tmp_path / "regions.yaml"
     regions.write_bytes(reference_set_document("eu-regions", "strings", "[eu-west-1]"))
+    return policy, regions
+
+
+def test_check_uses_reference_values_given_alongside(
+    capsys: pytest.CaptureFixture[str], eu_policy: tuple[Path, Path]
+) -> None:
+    policy, regions = eu_policy
     code, out, err = run(capsys, "policy", "check", policy, regions)
     assert code == 0, err
     assert "reference values eu-regions v1 (strings)" in out
@@ -251,14 +258,9 @@ def test_check_rejects_each_bad_policy_naming_the_rule_and_the_problem(
 
 
 def test_check_json_lists_what_it_accepted_and_every_problem(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, eu_policy: tuple[Path, Path]
 ) -> None:
-    good = tmp_path / "good.yaml"
-    good.write_bytes(
-        rules_document("- {id: eu, require: {claim: node.region, in: {set: eu-regions}}, message: m}")
-    )
-    regions = tmp_path / "regions.yaml"
-    regions.write_bytes(reference_set_document("eu-regions", "strings", "[eu-west-1]"))
+    good, regions = eu_policy
     code, out, err = run(capsys, "policy", "check", good, regions, "--json")
     assert code == 0, err
     verdict = json.loads(out)
