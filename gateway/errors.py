@@ -403,3 +403,12 @@ class AttestedHardwareMismatchError(SessionError):
     """The attested CPU or GPUs are not the hardware the provider registered for this node."""
 
     code = "node.hardware_mismatch"
+
+
+class RequirementsUnmetError(SessionError):
+    """The Attestation Result does not meet the job's requirements (TEE type, GPU count or architecture).
+
+    The node was offered the job on what it registered; the keys go only to what it attested.
+    """
+
+    code = "job.requirements_unmet"

@@ -13,10 +13,17 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from attestation.result import AttestationResult
 from enclave_runner.protocol.messages import JobManifest, ManifestArtefact, Requirements
 from gateway.auth.permissions import Caller
 from gateway.domain import ArtefactKind, ArtefactState, JobState, NodeState, TenantKind, VersionState, new_id
-from gateway.errors import JobAlreadyClaimedError, JobInputError, NodeNotActiveError, NotFoundError
+from gateway.errors import (
+    JobAlreadyClaimedError,
+    JobInputError,
+    NodeNotActiveError,
+    NotFoundError,
+    RequirementsUnmetError,
+)
 from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
 from gateway.services.job_states import transition
@@ -205,6 +212,32 @@ def _offered_to(node: Node, provider: Tenant, job: Job) -> bool:
         and node.gpu_count >= requirements.gpu_count
         and provider.kyc_status == "approved"
     )
+
+
+def check_attested_requirements(requirements: Requirements, result: AttestationResult) -> None:
+    """Check the Attestation Result against the job's requirements, as attested rather than as registered.
+
+    A job is offered on what its node registered (and the GPU architecture is not registered at all);
+    what receives its keys is what the Evidence showed, so every requirement is checked again here.
+    A GPU whose architecture the Verifier could not confirm against its certificates meets no
+    architecture requirement.
+
+    Raises:
+        RequirementsUnmetError: the attested TEE type, GPU count or GPU architecture is not the required one.
+    """
+    if str(result.cpu.tee) not in requirements.tee_types:
+        raise RequirementsUnmetError(
+            f"the job needs a TEE of {', '.join(requirements.tee_types)}; the Evidence is {result.cpu.tee}"
+        )
+    if len(result.gpus) < requirements.gpu_count:
+        raise RequirementsUnmetError(
+            f"the job needs {requirements.gpu_count} GPU(s); the Evidence shows {len(result.gpus)}"
+        )
+    wanted = requirements.gpu_arch
+    if wanted is not None and any(str(gpu.arch) != wanted or not gpu.arch_check for gpu in result.gpus):
+        raise RequirementsUnmetError(
+            f"the job needs {wanted} GPUs; the Evidence shows other or unconfirmed ones"
+        )
 
 
 def offered_jobs(ctx: ServiceContext, caller: Caller) -> list[Job]:

@@ -4,11 +4,13 @@ allowed hardware, exactly once.
 ``issue_challenge`` gives the job's node a single-use nonce. ``attest`` then, in order:
 
 1. consumes the nonce in its own committed transaction, whatever happens next (a replayed or
-   retried nonce, an unknown or expired session is refused and recorded);
+   retried nonce, an unknown or expired session is refused and recorded; so is a node that is no
+   longer active, before any Evidence is read);
 2. recomputes the report-data and GPU-nonce bindings from the nonce, the posted public keys and the
    job's manifest digest, and has every piece of Evidence verified against them at the gateway's
    ``now`` (the Verifier reads its Endorsements from the collateral store);
-3. checks the attested CPU and GPUs are the hardware the provider registered for the node;
+3. checks the attested CPU and GPUs are the hardware the provider registered for the node, and that
+   they meet the job's requirements (TEE type, GPU count and architecture) as attested;
 4. signs the Attestation Result as an attestation token bound to the keys and the manifest;
 5. evaluates baseline AND artefact policy for every input;
 6. in ONE transaction, under the ledger lock: re-checks the node and the job, records every decision,
@@ -23,6 +25,7 @@ runner attests again with a fresh nonce and receives the keys without the job be
 
 import base64
 import dataclasses
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -46,6 +49,7 @@ from gateway.errors import (
     AttestedHardwareMismatchError,
     GatewayError,
     JobStateError,
+    NodeNotActiveError,
     NonceExpiredError,
     NonceReusedError,
     NotFoundError,
@@ -55,7 +59,7 @@ from gateway.errors import (
 from gateway.keyvault import SigningPurpose
 from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
-from gateway.services.jobs import active_node, manifest_of
+from gateway.services.jobs import active_node, check_attested_requirements, manifest_of
 from gateway.services.release_commit import CHALLENGE_STATES, ReleaseAttempt, Released, commit_release
 from gateway.services.release_decisions import decide, hardware_match
 from gateway.storage.schema import (
@@ -64,6 +68,8 @@ from gateway.storage.schema import (
     Node,
     Tenant,
 )
+
+log = logging.getLogger("ccgate.release")
 
 
 @dataclass(frozen=True)
@@ -155,15 +161,22 @@ def attest(
         SimulatedTeeRefusedError: simulated Evidence on a gateway that refuses it.
         attestation.errors.AttestationError: the Evidence does not verify.
         AttestedHardwareMismatchError: the attested hardware is not the registered one.
+        RequirementsUnmetError: the attested TEE type or GPUs are not what the job requires.
         PolicyDeniedError, ReleaseLimitError, ArtefactExpiredError: nothing was released.
     """
-    attempt = _consume(ctx, caller, job_id, request)
+    try:
+        attempt = _consume(ctx, caller, job_id, request)
+    except NodeNotActiveError as exc:
+        _record_inactive_node(ctx, caller, job_id, request.session_id, exc)
+        raise
     now = ctx.clock.now()
     try:
         bundle = bundle_from_wire(request)
         if bundle.cpu.tee is TeeType.SIMULATED and not ctx.settings.allow_simulated_tee:
             raise SimulatedTeeRefusedError("this gateway does not accept simulated Evidence")
         result = ctx.evidence_verifier.verify(bundle, expected_report_data=attempt.report_data, now=now)
+        if result.cpu.simulated and not ctx.settings.allow_simulated_tee:
+            raise SimulatedTeeRefusedError("this gateway does not accept simulated Evidence")
         match = hardware_match(attempt.node, result)
         if not (match.cpu_id_match and match.gpu_serials_match and match.gpu_count_match):
             raise AttestedHardwareMismatchError(
@@ -171,6 +184,7 @@ def attest(
                 f"(CPU id {match.cpu_id_match}, GPU serials {match.gpu_serials_match}, "
                 f"GPU count {match.gpu_count_match})"
             )
+        check_attested_requirements(manifest_of(attempt.job).requirements, result)
     except (AttestationError, GatewayError) as exc:
         _record_rejection(ctx, attempt, exc)
         raise
@@ -250,6 +264,40 @@ def _consume(ctx: ServiceContext, caller: Caller, job_id: str, request: Attestat
         _record_rejection(ctx, attempt, error)
         raise error from exc
     return dataclasses.replace(attempt, report_data=bound)
+
+
+def _record_inactive_node(
+    ctx: ServiceContext, caller: Caller, job_id: str, session_id: str, exc: NodeNotActiveError
+) -> None:
+    """Spend the session's nonce and ledger the refusal of a node that is no longer active.
+
+    This runs before any Evidence is read or any key is touched. It never raises: the caller re-raises
+    the refusal whatever happens here, so a ledger that cannot be written changes no refusal into an
+    acceptance, nor its stable code into an internal error.
+    """
+    try:
+        with ctx.db.transaction() as session:
+            row = session.get(AttestationSession, session_id, with_for_update=True)
+            job = session.get(Job, job_id)
+            ours = row is not None and row.job_id == job_id and row.node_id == caller.subject
+            if row is not None and job is not None and ours:
+                row.consumed_at = row.consumed_at or ctx.clock.now()
+                row.outcome = row.outcome or exc.code
+            ctx.ledger.append(
+                session,
+                EventKind.EVIDENCE_REJECTED,
+                # The job owner's ledger when it is this node's session for this job, else the provider's.
+                job.tenant_id if job is not None and ours else caller.tenant_id,
+                {
+                    "job": job_id,
+                    "node": caller.subject,
+                    "session": session_id if ours else None,
+                    "stage": "session",
+                    "code": exc.code,
+                },
+            )
+    except Exception:
+        log.exception("could not record the refusal %s of node %s", exc.code, caller.subject)
 
 
 def _record_rejection(ctx: ServiceContext, attempt: _Attempt, exc: AttestationError | GatewayError) -> None:

@@ -5,6 +5,11 @@ The runner's session token reaches only its job: it downloads that job's ciphert
 download marks the job running) and uploads one result. The result is stored only if the receipt's
 Ed25519 signature verifies under the key bound into the attestation token, and the receipt names
 this job's manifest, exactly the inputs that were released, and the digest of the bytes that arrived.
+
+Every refusal of what a session token asks for that is an attack or a bad input — another job (or
+another job's input), a second result, a receipt that does not verify or describes something else —
+is recorded in the ledger, after the refused transaction rolled back, and then raised with its
+stable code.
 """
 
 import asyncio
@@ -12,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +48,11 @@ from gateway.storage.schema import ArtefactVersion, AttestationSession, Job, Job
 MAX_SEALED_RESULT_KEY = 512
 LIVE_STATES = frozenset({JobState.RELEASED, JobState.RUNNING})
 
+# The refusals recorded in the ledger (JobStateError, a job finished or cancelled, is no attack).
+_RECORDED_REFUSALS = (NotFoundError, ResultAlreadyStoredError, ReceiptInvalidError)
+
+log = logging.getLogger("ccgate.results")
+
 
 def _released_session(session: Session, caller: Caller, job_id: str) -> tuple[AttestationSession, Job]:
     """The session the caller's token names, if it released ``job_id``'s keys; else not found."""
@@ -63,13 +74,57 @@ class InputBlob:
     digest: str
 
 
+def _record_refusal(  # noqa: PLR0917 - who asked, for what, at which step, and the refusal.
+    ctx: ServiceContext,
+    caller: Caller,
+    job_id: str,
+    stage: str,
+    exc: NotFoundError | ResultAlreadyStoredError | ReceiptInvalidError,
+    artefact_id: str | None = None,
+) -> None:
+    """Ledger a refused session-token request: the token's job and the job asked for, never the token.
+
+    It never raises: the caller re-raises the refusal whatever happens here, so a ledger that cannot
+    be written changes no refusal into an acceptance, nor its stable code into an internal error.
+    """
+    try:
+        with ctx.db.transaction() as session:
+            row = session.get(AttestationSession, caller.subject)
+            job = None if row is None else session.get(Job, row.job_id)
+            ctx.ledger.append(
+                session,
+                EventKind.EVIDENCE_REJECTED,
+                None if job is None else job.tenant_id,
+                {
+                    "job": None if row is None else row.job_id,
+                    "requested_job": job_id,
+                    "artefact": artefact_id,
+                    "node": None if row is None else row.node_id,
+                    "session": caller.subject,
+                    "stage": stage,
+                    "code": exc.code,
+                    "detail": str(exc)[:500],
+                },
+            )
+    except Exception:
+        log.exception("could not record the refusal %s of session %s", exc.code, caller.subject)
+
+
 def open_input(ctx: ServiceContext, caller: Caller, job_id: str, artefact_id: str) -> InputBlob:
     """The ciphertext of one input of the caller's job (the first download marks the job running).
 
     Raises:
-        NotFoundError: not this session's job, or not one of its inputs.
+        NotFoundError: not this session's job, or not one of its inputs (recorded in the ledger).
         JobStateError: the job is not running anymore (completed, failed, cancelled).
     """
+    try:
+        return _open_input(ctx, caller, job_id, artefact_id)
+    except NotFoundError as exc:
+        _record_refusal(ctx, caller, job_id, "download", exc, artefact_id)
+        raise
+
+
+def _open_input(ctx: ServiceContext, caller: Caller, job_id: str, artefact_id: str) -> InputBlob:
     with ctx.db.transaction() as session:
         _row, job = _released_session(session, caller, job_id)
         if job.state not in LIVE_STATES:
@@ -114,13 +169,34 @@ async def store_result(
     """Receive the result envelope, verify its receipt, and complete the job.
 
     Raises:
-        NotFoundError: not this session's job.
-        ResultAlreadyStoredError: the job's result was stored already.
+        NotFoundError: not this session's job (recorded in the ledger).
+        ResultAlreadyStoredError: the job's result was stored already (recorded in the ledger).
         JobStateError: the job is not running (cancelled, failed...).
         UploadLengthRequiredError, UploadTooLargeError, UploadTruncatedError, UploadNotEnvelopeError:
             the body.
-        ReceiptInvalidError: the receipt does not verify or does not describe this job and result.
+        ReceiptInvalidError: the receipt does not verify or does not describe this job and result
+            (recorded in the ledger).
     """
+    loop = asyncio.get_running_loop()
+    try:
+        return await _store_result(
+            ctx, caller, job_id, chunks, content_length=content_length, sealed_key=sealed_key, receipt=receipt
+        )
+    except _RECORDED_REFUSALS as exc:
+        await loop.run_in_executor(None, _record_refusal, ctx, caller, job_id, "result", exc)
+        raise
+
+
+async def _store_result(
+    ctx: ServiceContext,
+    caller: Caller,
+    job_id: str,
+    chunks: AsyncIterator[bytes],
+    *,
+    content_length: int | None,
+    sealed_key: str,
+    receipt: str,
+) -> Job:
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, _check_upload_allowed, ctx, caller, job_id)
     signed = _decode_receipt(receipt)
@@ -222,13 +298,19 @@ def report_failure(ctx: ServiceContext, caller: Caller, job_id: str, code: str, 
     """The runner reports that the job failed after its keys were released (codes only).
 
     Raises:
-        NotFoundError: not this session's job.
+        NotFoundError: not this session's job (recorded in the ledger).
         JobStateError: the job finished already.
     """
-    with ctx.db.transaction() as session:
-        _row, job = _released_session(session, caller, job_id)
-        transition(ctx, session, job, JobState.FAILED, f"the runner reported a failure at {stage}", code=code)
-        return job
+    try:
+        with ctx.db.transaction() as session:
+            _row, job = _released_session(session, caller, job_id)
+            transition(
+                ctx, session, job, JobState.FAILED, f"the runner reported a failure at {stage}", code=code
+            )
+            return job
+    except NotFoundError as exc:
+        _record_refusal(ctx, caller, job_id, "failure", exc)
+        raise
 
 
 def result_of(ctx: ServiceContext, caller: Caller, job_id: str) -> tuple[Job, Path]:

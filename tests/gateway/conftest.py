@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
@@ -22,7 +23,7 @@ from sqlalchemy.engine import make_url
 from gateway.app import Seams, create_app
 from gateway.domain import KycStatus, Role
 from gateway.services import identity
-from gateway.settings import Settings
+from gateway.settings import Mode, Settings
 from gateway.storage import migrate
 from gateway.storage.database import make_engine
 from tests.gateway.fakes import FakeEvidenceVerifier
@@ -108,33 +109,50 @@ def world(gateway_settings: Settings) -> Iterator[World]:
     with pytest.warns(UserWarning, match="simulated TEE"):
         app = create_app(gateway_settings, Seams(evidence_verifier=verifier))
     with TestClient(app, raise_server_exceptions=False) as client:
-        services = app.state.services
-        boot = identity.bootstrap(services, "platform", "root")
-        admin = Party("platform", boot.tenant.id, {Role.ADMIN: boot.token.token})
+        yield populate(app, client, verifier)
 
-        def party(name: str, kind: str, roles: list[Role]) -> Party:
-            path = "/v1/providers" if kind == "provider" else "/v1/tenants"
-            tenant = client.post(path, json={"name": name}, headers=admin.as_(Role.ADMIN)).json()
-            made = Party(name, tenant["id"])
-            for role in roles:
-                body = {"name": f"{name}-{role}", "roles": [str(role)]}
-                created = client.post(
-                    f"/v1/tenants/{tenant['id']}/principals", json=body, headers=admin.as_(Role.ADMIN)
-                )
-                assert created.status_code == 201, created.text
-                made.tokens[role] = created.json()["token"]["token"]
-            return made
 
-        acme = party("acme", "customer", [Role.OWNER, Role.SECURITY])
-        globex = party("globex", "customer", [Role.OWNER, Role.SECURITY])
-        cloud = party("gpu-cloud", "provider", [Role.PROVIDER, Role.SECURITY])
-        approved = client.put(
-            f"/v1/providers/{cloud.tenant_id}/kyc",
-            json={"status": str(KycStatus.APPROVED)},
-            headers=admin.as_(Role.ADMIN),
-        )
-        assert approved.status_code == 200, approved.text
-        yield World(app, client, services, verifier, admin, acme, globex, cloud)
+@pytest.fixture
+def production_world(database_url: str, tmp_path: Path) -> Iterator[World]:
+    """The same parties on a gateway in production mode (no simulated TEE), still with the fake Verifier."""
+    settings = Settings(
+        mode=Mode.PRODUCTION, data_dir=tmp_path / "data", database_url=SecretStr(database_url)
+    )
+    verifier = FakeEvidenceVerifier()
+    app = create_app(settings, Seams(evidence_verifier=verifier))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield populate(app, client, verifier)
+
+
+def populate(app: FastAPI, client: TestClient, verifier: FakeEvidenceVerifier) -> World:
+    """Bootstrap the admin, create two customers and an approved provider through the API."""
+    services = app.state.services
+    boot = identity.bootstrap(services, "platform", "root")
+    admin = Party("platform", boot.tenant.id, {Role.ADMIN: boot.token.token})
+
+    def party(name: str, kind: str, roles: list[Role]) -> Party:
+        path = "/v1/providers" if kind == "provider" else "/v1/tenants"
+        tenant = client.post(path, json={"name": name}, headers=admin.as_(Role.ADMIN)).json()
+        made = Party(name, tenant["id"])
+        for role in roles:
+            body = {"name": f"{name}-{role}", "roles": [str(role)]}
+            created = client.post(
+                f"/v1/tenants/{tenant['id']}/principals", json=body, headers=admin.as_(Role.ADMIN)
+            )
+            assert created.status_code == 201, created.text
+            made.tokens[role] = created.json()["token"]["token"]
+        return made
+
+    acme = party("acme", "customer", [Role.OWNER, Role.SECURITY])
+    globex = party("globex", "customer", [Role.OWNER, Role.SECURITY])
+    cloud = party("gpu-cloud", "provider", [Role.PROVIDER, Role.SECURITY])
+    approved = client.put(
+        f"/v1/providers/{cloud.tenant_id}/kyc",
+        json={"status": str(KycStatus.APPROVED)},
+        headers=admin.as_(Role.ADMIN),
+    )
+    assert approved.status_code == 200, approved.text
+    return World(app, client, services, verifier, admin, acme, globex, cloud)
 
 
 @pytest.fixture

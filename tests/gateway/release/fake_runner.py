@@ -54,9 +54,11 @@ class FakeRunner:
     ed25519: nacl.signing.SigningKey = field(default_factory=nacl.signing.SigningKey.generate)
 
     @classmethod
-    def enrolled(cls, world: World, name: str, cpu_id: str, serials: list[str]) -> "FakeRunner":
-        registered = world.register_node(name, cpu_id, serials)
-        world.ok(world.enroll(registered))
+    def enrolled(
+        cls, world: World, name: str, cpu_id: str, serials: list[str], tee: TeeType = TeeType.SIMULATED
+    ) -> "FakeRunner":
+        registered = world.register_node(name, cpu_id, serials, tee)
+        world.ok(world.enroll(registered, tee=tee))
         return cls(world, registered["node"]["id"], registered["credential"]["token"], cpu_id, serials)
 
     @property

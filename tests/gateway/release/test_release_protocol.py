@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from attestation.evidence import TeeType
 from enclave_runner.protocol.sealing import SealContext, open_data_key
 from gateway.domain import Role
 from gateway.storage.schema import Artefact, AttestationSession, LedgerEntry
@@ -49,6 +50,37 @@ def _ledger(world: World, kind: str) -> list[dict[str, Any]]:
     with world.services.db.transaction() as session:
         rows = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == kind).order_by(LedgerEntry.idx))
         return [json.loads(row.entry)["data"] for row in rows]
+
+
+def _rejections(world: World, job_id: str) -> list[tuple[str | None, dict[str, Any]]]:
+    """The ``evidence.rejected`` entries about ``job_id``: (tenant, data)."""
+    with world.services.db.transaction() as session:
+        rows = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.kind == "evidence.rejected").order_by(LedgerEntry.idx)
+        )
+        documents = [json.loads(row.entry) for row in rows]
+    return [
+        (document["tenant"], document["data"])
+        for document in documents
+        if job_id in {document["data"].get("job"), document["data"].get("requested_job")}
+    ]
+
+
+def _nothing_released(world: World, job_id: str) -> None:
+    assert [entry for entry in _ledger(world, "key.released") if entry["job"] == job_id] == []
+    assert all(
+        entry["decision"] == "deny" for entry in _ledger(world, "release.decided") if entry["job"] == job_id
+    )
+
+
+def _set_node_state(world: World, runner: FakeRunner, state: str) -> None:
+    world.ok(
+        world.client.put(
+            f"/v1/nodes/{runner.node_id}/state",
+            json={"state": state, "reason": "suspicious"},
+            headers=world.cloud.as_(Role.SECURITY),
+        )
+    )
 
 
 def _refused(response: Any, code: str) -> None:
@@ -195,14 +227,85 @@ def test_a_node_quarantined_between_challenge_and_attestation_gets_nothing(
     job = _job(world, [dataset["id"]])
     runner.claim(job["id"])
     challenge = runner.challenge(job["id"])
-    world.ok(
-        world.client.put(
-            f"/v1/nodes/{runner.node_id}/state",
-            json={"state": "quarantined", "reason": "suspicious"},
-            headers=world.cloud.as_(Role.SECURITY),
-        )
-    )
+    _set_node_state(world, runner, "quarantined")
+    verified = world.verifier.calls
     _refused(runner.attest(job["id"], challenge), "node.not_active")
+    # Refused before any Evidence is verified or any key touched, and recorded in the owner's ledger.
+    assert world.verifier.calls == verified
+    assert _rejections(world, job["id"]) == [
+        (
+            world.acme.tenant_id,
+            {
+                "job": job["id"],
+                "node": runner.node_id,
+                "session": challenge["session_id"],
+                "stage": "session",
+                "code": "node.not_active",
+            },
+        )
+    ]
+    _nothing_released(world, job["id"])
+    # The nonce is spent: reinstated, the node cannot use that challenge again.
+    _set_node_state(world, runner, "active")
+    _refused(runner.attest(job["id"], challenge), "session.nonce_reused")
+    _nothing_released(world, job["id"])
+
+
+def test_simulated_evidence_is_refused_by_a_production_gateway(production_world: World) -> None:
+    world = production_world
+    assert not world.services.settings.allow_simulated_tee
+    runner = FakeRunner.enrolled(world, "snp-node", "c0ffee55", ["g-55"], tee=TeeType.SNP)
+    dataset, _ = _dataset(world, "production")
+    job = world.submit_job(world.acme, [dataset["id"]], _model(world)["id"], gpu_count=1, tee_types=["snp"])
+    runner.claim(job["id"])
+    challenge = runner.challenge(job["id"])
+    verified = world.verifier.calls
+    _refused(runner.attest(job["id"], challenge, tee=TeeType.SIMULATED), "enrollment.simulated_refused")
+    assert world.verifier.calls == verified
+    [(tenant, entry)] = _rejections(world, job["id"])
+    assert tenant == world.acme.tenant_id
+    assert entry["code"] == "enrollment.simulated_refused"
+    assert entry["session"] == challenge["session_id"]
+    assert entry["stage"] == "evidence"
+    _nothing_released(world, job["id"])
+    assert _ledger(world, "release.decided") == []
+
+
+def test_evidence_of_another_tee_than_the_job_requires_is_refused(world: World) -> None:
+    # The node registered and enrolled as SEV-SNP, so it is offered an SNP-only job; its Evidence is not SNP.
+    runner = FakeRunner.enrolled(world, "snp-node", "c0ffee66", ["g-66"], tee=TeeType.SNP)
+    dataset, _ = _dataset(world, "snp-only")
+    job = world.submit_job(world.acme, [dataset["id"]], _model(world)["id"], gpu_count=1, tee_types=["snp"])
+    runner.claim(job["id"])
+    response = runner.attest(job["id"], runner.challenge(job["id"]), tee=TeeType.SIMULATED)
+    _refused(response, "job.requirements_unmet")
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    [(tenant, entry)] = _rejections(world, job["id"])
+    assert tenant == world.acme.tenant_id
+    assert (entry["stage"], entry["code"]) == ("evidence", "job.requirements_unmet")
+    _nothing_released(world, job["id"])
+
+
+@pytest.mark.parametrize(
+    ("arch", "code"),
+    [("blackwell", "job.requirements_unmet"), ("hopper", None)],
+    ids=["Hopper GPUs for a Blackwell job", "Hopper GPUs for a Hopper job"],
+)
+def test_the_gpu_architecture_a_job_requires_is_checked_on_the_evidence(
+    world: World, runner: FakeRunner, arch: str, code: str | None
+) -> None:
+    dataset, _ = _dataset(world, f"{arch}-only")
+    job = world.submit_job(world.acme, [dataset["id"]], _model(world)["id"], gpu_count=8, gpu_arch=arch)
+    runner.claim(job["id"])  # A node registers no GPU architecture: only its Evidence shows it.
+    response = runner.attest(job["id"], runner.challenge(job["id"]))
+    if code is None:
+        world.ok(response)
+        return
+    _refused(response, code)
+    [(_tenant, entry)] = _rejections(world, job["id"])
+    assert entry["code"] == code
+    _nothing_released(world, job["id"])
 
 
 def test_a_policy_denying_one_of_three_artefacts_releases_nothing(world: World, runner: FakeRunner) -> None:
@@ -282,6 +385,15 @@ def test_a_session_token_reaches_only_its_own_job(world: World, runner: FakeRunn
         world.client.get(f"/v1/jobs/{job['id']}/inputs/{other_dataset['id']}", headers=token).status_code
         == 404
     )
+    # Both attempts are recorded against the token's job, naming the job asked for, never the token.
+    refusals = [entry for _tenant, entry in _rejections(world, job["id"]) if entry["stage"] == "download"]
+    assert [(e["job"], e["requested_job"], e["artefact"], e["code"]) for e in refusals] == [
+        (job["id"], other["id"], other_dataset["id"], "resource.not_found"),
+        (job["id"], job["id"], other_dataset["id"], "resource.not_found"),
+    ]
+    assert all(e["session"] and e["node"] == runner.node_id for e in refusals)
+    assert released["session_token"] not in json.dumps(_ledger(world, "evidence.rejected"))
+    _nothing_released(world, other["id"])
     # And it is no API token: it cannot list artefacts or call the runner's node routes.
     assert world.client.get("/v1/artefacts", headers=token).status_code == 403
     assert world.client.get("/v1/runner/jobs", headers=token).status_code == 403

@@ -3,20 +3,30 @@ a proof bundle that ``ccgate job verify`` checks offline link by link."""
 
 import base64
 import hashlib
+import json
+import logging
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import nacl.signing
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from enclave_runner.protocol.canonical import JsonValue
 from enclave_runner.protocol.envelope import encrypt_stream
 from enclave_runner.protocol.messages import JobManifest
 from enclave_runner.protocol.receipts import Receipt, ReceiptInput, sign_receipt
 from enclave_runner.protocol.sealing import SealContext, generate_x25519, open_data_key, seal_data_key
 from gateway.domain import Role
+from gateway.errors import LedgerError
 from gateway.job_verification import PinnedKeys, verify_job_proof
+from gateway.ledger.records import EventKind
+from gateway.ledger.store import AppendedEntry, Ledger
+from gateway.storage.schema import LedgerEntry
 from tests.gateway.release.fake_runner import FakeRunner, upload_policy
 from tests.gateway.world import World, bearer, make_envelope
 
@@ -75,7 +85,7 @@ class Released:
         sealed = seal_data_key(key, self.recipient.public, SealContext.result(self.job["id"]))
         return {"envelope": envelope, "key": key, "sealed": sealed, "receipt": signed.model_dump_json()}
 
-    def upload(self, result: dict[str, Any], token: str | None = None) -> Any:
+    def upload(self, result: dict[str, Any], token: str | None = None, job_id: str | None = None) -> Any:
         headers = {
             **bearer(token or self.response["session_token"]),
             "Content-Type": "application/octet-stream",
@@ -83,8 +93,48 @@ class Released:
             "X-Ccgate-Receipt": base64.b64encode(result["receipt"].encode()).decode(),
         }
         return self.world.client.put(
-            f"/v1/jobs/{self.job['id']}/result", content=result["envelope"], headers=headers
+            f"/v1/jobs/{job_id or self.job['id']}/result", content=result["envelope"], headers=headers
         )
+
+    def refusals(self) -> list[tuple[str | None, dict[str, Any]]]:
+        """The ``evidence.rejected`` ledger entries recorded against this session: (tenant, data)."""
+        with self.world.services.db.transaction() as session:
+            rows = session.scalars(
+                select(LedgerEntry).where(LedgerEntry.kind == "evidence.rejected").order_by(LedgerEntry.idx)
+            )
+            documents = [json.loads(row.entry) for row in rows]
+        return [
+            (document["tenant"], document["data"])
+            for document in documents
+            if document["data"].get("session") == self.challenge["session_id"]
+            and document["data"].get("stage") != "session"
+        ]
+
+    def assert_refusal_recorded(self, code: str, requested_job: str | None = None) -> dict[str, Any]:
+        """Exactly one refusal with ``code`` is in the owner's ledger, and it names no token."""
+        [(tenant, entry)] = [(t, e) for t, e in self.refusals() if e["code"] == code]
+        assert tenant == self.world.acme.tenant_id
+        assert entry["job"] == self.job["id"]
+        assert entry["requested_job"] == (requested_job or self.job["id"])
+        assert entry["stage"] == "result"
+        assert self.response["session_token"] not in json.dumps(entry)
+        return entry
+
+
+class UnwritableLedger(Ledger):
+    """A ledger whose appends fail, as a ledger on an unreachable database would."""
+
+    def append(
+        self, session: Session, kind: EventKind, tenant: str | None, data: Mapping[str, JsonValue]
+    ) -> AppendedEntry:
+        raise LedgerError("the ledger cannot be written")
+
+
+def _result_entries(world: World, released: Released) -> list[dict[str, Any]]:
+    with world.services.db.transaction() as session:
+        rows = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "result.stored"))
+        entries = [json.loads(row.entry)["data"] for row in rows]
+    return [entry for entry in entries if entry["job"] == released.job["id"]]
 
 
 @pytest.fixture
@@ -182,6 +232,24 @@ def test_a_receipt_signed_by_another_key_is_refused(world: World, released: Rele
     assert response.json()["code"] == "receipt.invalid"
     job = world.ok(world.client.get(f"/v1/jobs/{released.job['id']}", headers=world.acme.as_(Role.OWNER)))
     assert job["result_digest"] is None
+    assert job["state"] != "completed"
+    entry = released.assert_refusal_recorded("receipt.invalid")
+    assert "attested key" in entry["detail"]
+    assert _result_entries(world, released) == []
+
+
+def test_a_refused_receipt_stays_refused_when_the_ledger_cannot_record_it(
+    world: World, released: Released, caplog: pytest.LogCaptureFixture
+) -> None:
+    object.__setattr__(world.services, "ledger", UnwritableLedger(world.services.vault, world.services.clock))
+    with caplog.at_level(logging.ERROR, logger="ccgate.results"):
+        response = released.upload(released.result(signer=nacl.signing.SigningKey.generate()))
+    assert response.status_code == 422
+    assert response.json()["code"] == "receipt.invalid"
+    assert "could not record the refusal receipt.invalid" in caplog.text
+    assert released.response["session_token"] not in caplog.text
+    job = world.ok(world.client.get(f"/v1/jobs/{released.job['id']}", headers=world.acme.as_(Role.OWNER)))
+    assert job["result_digest"] is None
 
 
 @pytest.mark.parametrize(
@@ -198,10 +266,26 @@ def test_a_receipt_that_describes_something_else_is_refused(
 
 
 def test_a_result_is_uploaded_once(world: World, released: Released) -> None:
-    world.ok(released.upload(released.result()))
+    first = world.ok(released.upload(released.result()))
     again = released.upload(released.result())
     assert again.status_code == 409
     assert again.json()["code"] == "result.already_stored"
+    released.assert_refusal_recorded("result.already_stored")
+    [stored] = _result_entries(world, released)
+    assert stored["output_digest"] == first["result_digest"]
+
+
+def test_a_session_token_cannot_upload_another_jobs_result(world: World, released: Released) -> None:
+    dataset = _ready(world, "other-data")
+    other = world.submit_job(world.acme, [dataset["id"]], _ready(world, "other-model", "model")["id"])
+    response = released.upload(released.result(), job_id=other["id"])
+    assert response.status_code == 404
+    assert response.json()["code"] == "resource.not_found"
+    released.assert_refusal_recorded("resource.not_found", requested_job=other["id"])
+    owner = world.acme.as_(Role.OWNER)
+    for job_id in (released.job["id"], other["id"]):
+        assert world.ok(world.client.get(f"/v1/jobs/{job_id}", headers=owner))["result_digest"] is None
+    assert _result_entries(world, released) == []
 
 
 def test_a_failure_report_fails_the_job(world: World, released: Released) -> None:
