@@ -82,9 +82,33 @@ class WorkspaceError(RunnerError):
 
 
 class InputError(RunnerError):
-    """A downloaded input does not match its digest, or does not decrypt."""
+    """A downloaded input does not decrypt (its envelope does not authenticate under the released key)."""
 
     code = "input.invalid"
+
+
+class InputDigestError(InputError):
+    """A downloaded ciphertext does not match its pinned digest; it was removed before any decryption."""
+
+    code = "input.digest_mismatch"
+
+
+class InputKeyError(InputError):
+    """A released data key does not open: sealed to another public key, or for another artefact or session."""
+
+    code = "input.sealed_key_invalid"
+
+
+class ReleaseError(RunnerError):
+    """The gateway's answer to the attestation released nothing usable (denials, or no session token)."""
+
+    code = "release.denied"
+
+
+class ReleaseMismatchError(ReleaseError):
+    """The released keys do not cover exactly the artefacts and ciphertext digests the manifest pins."""
+
+    code = "release.mismatch"
 
 
 class GatewayRefusedError(RunnerError):
@@ -99,6 +123,6 @@ class GatewayRefusedError(RunnerError):
 
 
 class GatewayUnreachableError(RunnerError):
-    """The gateway could not be reached."""
+    """The gateway could not be reached, or stayed unavailable through every retry where retrying is safe."""
 
     code = "gateway.unreachable"

@@ -27,6 +27,7 @@ from enclave_runner.errors import JobError, JobOutputError, JobTimeoutError
 from enclave_runner.workspace import Workspace
 
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_MAX_FILE_BYTES = 16 << 30
 NetworkIsolation = Literal["namespace", "unavailable"]
 
 
@@ -36,7 +37,7 @@ class ExecutionLimits:
 
     max_runtime_seconds: int
     max_address_space_bytes: int | None = None
-    max_file_bytes: int = 16 << 30
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_open_files: int = 4096
 
 
@@ -52,22 +53,47 @@ class ExecutionResult:
     stderr_path: Path
 
 
-@cache
-def _unshare_prefix() -> tuple[str, ...] | None:
-    """The command prefix that runs a program in a new network namespace here, or None."""
-    binary = shutil.which("unshare")
-    if binary is None:
-        return None
-    for prefix in ((binary, "--net", "--"), (binary, "--map-root-user", "--net", "--")):
-        probe = subprocess.run([*prefix, "true"], capture_output=True, check=False, timeout=10)  # noqa: S603
+@dataclass(frozen=True)
+class NetworkSandbox:
+    """How jobs are cut off from the network here: the command prefix that starts a program in a new
+    network namespace, or None when the kernel (or the container around the runner) refuses one."""
+
+    prefix: tuple[str, ...] | None
+
+    @property
+    def isolation(self) -> NetworkIsolation:
+        """What the receipt says about the job's network."""
+        return "namespace" if self.prefix is not None else "unavailable"
+
+
+def probe_network_sandbox(unshare: str | None) -> NetworkSandbox:
+    """Find out whether ``unshare`` (a path; None when there is none) can start a program without a network.
+
+    It tries a plain new network namespace, then one inside a new user namespace (for a runner that is
+    not root), by running ``true`` in it. A refusal, a missing binary or a probe that hangs all mean
+    ``unavailable``: the job then runs, and its receipt says so.
+    """
+    if unshare is None:
+        return NetworkSandbox(None)
+    for prefix in ((unshare, "--net", "--"), (unshare, "--map-root-user", "--net", "--")):
+        try:
+            probe = subprocess.run([*prefix, "true"], capture_output=True, check=False, timeout=10)  # noqa: S603
+        except (OSError, subprocess.TimeoutExpired):
+            continue
         if probe.returncode == 0:
-            return prefix
-    return None
+            return NetworkSandbox(prefix)
+    return NetworkSandbox(None)
+
+
+@cache
+def default_network_sandbox() -> NetworkSandbox:
+    """This machine's sandbox, probed once with the ``unshare`` on the runner's PATH."""
+    return probe_network_sandbox(shutil.which("unshare"))
 
 
 def network_isolation_available() -> NetworkIsolation:
     """Whether jobs here can be started in their own network namespace."""
-    return "namespace" if _unshare_prefix() is not None else "unavailable"
+    return default_network_sandbox().isolation
 
 
 def _limits_setter(limits: ExecutionLimits) -> Callable[[], None]:
@@ -135,9 +161,17 @@ def _changed(before: dict[str, tuple[int, int, int]], workspace: Workspace) -> l
 
 
 def run_job(
-    workspace: Workspace, command: tuple[str, ...], env: dict[str, str], limits: ExecutionLimits
+    workspace: Workspace,
+    command: tuple[str, ...],
+    env: dict[str, str],
+    limits: ExecutionLimits,
+    network: NetworkSandbox | None = None,
 ) -> ExecutionResult:
     """Run ``command`` in ``workspace.model`` with ``env`` added; wait at most the maximum runtime.
+
+    ``network`` is how the job is kept off the network (by default, this machine's probed sandbox).
+    A job that hits a resource limit ends like any failing program (for instance ``MemoryError``, or
+    ``EFBIG`` on a write past the file-size limit): its exit code goes into the receipt.
 
     Raises:
         JobError: the program cannot be found.
@@ -145,8 +179,7 @@ def run_job(
         JobOutputError: the job changed the workspace outside its output directory and TMPDIR.
     """
     argv = _resolve(command, workspace)
-    prefix = _unshare_prefix()
-    isolation: NetworkIsolation = "namespace" if prefix is not None else "unavailable"
+    network = network or default_network_sandbox()
     logs = workspace.tmp / ".ccgate-logs"
     logs.mkdir(mode=0o700, exist_ok=True)
     stdout_path, stderr_path = logs / "stdout.txt", logs / "stderr.txt"
@@ -154,7 +187,7 @@ def run_job(
     started = datetime.now(UTC)
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         process = subprocess.Popen(  # noqa: S603 - the command is the attested bundle's, run in isolation.
-            [*(prefix or ()), *argv],
+            [*(network.prefix or ()), *argv],
             cwd=workspace.model,
             env=_environment(workspace, env),
             stdin=subprocess.DEVNULL,
@@ -181,7 +214,7 @@ def run_job(
     if changed:
         shown = ", ".join(str(Path(p).relative_to(workspace.root)) for p in changed[:5])
         raise JobOutputError(f"the job changed files outside its output directory: {shown}")
-    return ExecutionResult(exit_code, started, finished, isolation, stdout_path, stderr_path)
+    return ExecutionResult(exit_code, started, finished, network.isolation, stdout_path, stderr_path)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

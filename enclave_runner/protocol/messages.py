@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -188,3 +189,23 @@ class AttestationResponse(WireModel):
     releases: tuple[ReleasedKey, ...]
     denied: tuple[DeniedArtefact, ...]
     session_token: str | None
+
+
+# ------------------------------------------------------------------ failure report
+
+
+class FailureStage(StrEnum):
+    """Where a job failed after its keys were released, as the runner reports it with the failure's code.
+
+    ``POST /v1/jobs/{id}/failure`` carries ``{code, stage}``; the gateway accepts exactly these stages,
+    listed in lifecycle order (DESIGN §9).
+    """
+
+    ATTEST = "attest"  # the answer to the attestation does not match the claimed job
+    WORKSPACE = "workspace"  # the private workspace could not be created
+    DOWNLOAD = "download"  # fetching a ciphertext, or its digest check
+    DECRYPT = "decrypt"  # opening a sealed data key, or decrypting an input
+    UNPACK = "unpack"  # checking and unpacking the model bundle
+    EXECUTE = "execute"  # running the job: program, deadline, writes outside its output
+    ENCRYPT = "encrypt"  # packaging and encrypting the outputs, signing the receipt
+    UPLOAD = "upload"  # sending the result and receipt

@@ -138,4 +138,4 @@ def report_failure(
     caller: Annotated[Caller, require(Permission.SESSION)],
 ) -> JobOut:
     """Report that the job failed after its keys were released (a code, never details)."""
-    return job_out(results.report_failure(services, caller, job_id, body.code, body.stage))
+    return job_out(results.report_failure(services, caller, job_id, body.code, str(body.stage)))

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from enclave_runner.protocol.messages import FailureStage
 from gateway.domain import JobState
 from gateway.schemas.wire_types import Base64, RequestModel, ResponseModel
 
@@ -80,10 +81,10 @@ class ClaimedJob(ResponseModel):
 
 
 class FailureReport(RequestModel):
-    """The runner reports a failure after release, with a code only."""
+    """The runner reports a failure after release, with a code only, at one of the wire contract's stages."""
 
     code: str = Field(pattern=r"^[a-z][a-z0-9_.]{1,79}$")
-    stage: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,31}$")
+    stage: FailureStage
 
 
 class RuleFailureOut(ResponseModel):

@@ -2,8 +2,11 @@
 
 The runner's real ``GatewayClient`` talks to it, so its digest checks, session token and headers are
 exercised; the fake encrypts real envelopes and seals real keys, but verifies no Evidence (that is
-the gateway's job, tested there). A test can tamper with what it serves: the ciphertext, the key a
-release is sealed to, the bundle's members.
+the gateway's job, tested there) beyond what the runner controls: the report data must bind the
+session's nonce, and a nonce is accepted once. A test can tamper with what it serves (the ciphertext,
+the key a release is sealed to, the digests it releases, the bundle's members) and inject faults
+into any route: an HTTP status, a transport exception, or a download cut off halfway. Failure reports
+are parsed with the gateway's own schema, so a stage or code the gateway would refuse is refused here.
 """
 
 import base64
@@ -13,14 +16,18 @@ import json
 import os
 import re
 import tarfile
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import httpx
 import nacl.public
+from pydantic import ValidationError
 
-from enclave_runner.client import GatewayClient
+from enclave_runner.client import GatewayClient, RetryPolicy
+from enclave_runner.protocol.binding import report_data
 from enclave_runner.protocol.bundle_format import MANIFEST_NAME, BundleManifest
 from enclave_runner.protocol.envelope import encrypt_stream
 from enclave_runner.protocol.messages import (
@@ -28,6 +35,7 @@ from enclave_runner.protocol.messages import (
     AttestationResponse,
     Challenge,
     CpuEvidenceMessage,
+    DeniedArtefact,
     JobManifest,
     ManifestArtefact,
     ReleasedKey,
@@ -35,12 +43,16 @@ from enclave_runner.protocol.messages import (
 )
 from enclave_runner.protocol.receipts import SignedReceipt, verify_receipt
 from enclave_runner.protocol.sealing import SealContext, seal_data_key
+from gateway.schemas.jobs import FailureReport
 
 SESSION_TOKEN = "session-token-1"
 CREDENTIAL = "node-credential"
 JOB_ID = "job_1"
-SESSION_ID = "ses_1"
 TarMember = Callable[[tarfile.TarFile], None]
+# A fault injected into one request: answer with this HTTP status, raise this transport error, or
+# ("cut") serve half a download and then drop the connection.
+Fault = int | type[httpx.TransportError] | Literal["cut"]
+NO_WAIT = RetryPolicy(first_wait_seconds=0)
 
 
 class FakeCpuAttester:
@@ -149,10 +161,16 @@ class FakeGateway:
     max_runtime_seconds: int = 60
     seal_to: bytes | None = None  # seal the released keys to this key instead of the runner's
     recipient: nacl.public.PrivateKey = field(default_factory=nacl.public.PrivateKey.generate)
+    released_digests: dict[str, str] = field(default_factory=dict)  # release another digest than pinned
+    deny: tuple[str, ...] = ()  # answer 200 with these rule codes denied and nothing released
+    faults: dict[str, list[Fault]] = field(default_factory=dict)  # route -> faults, used up in order
+    attempts: Counter[str] = field(default_factory=Counter)  # route -> requests received
     failures: list[dict[str, str]] = field(default_factory=list)
     results: list[tuple[bytes, SignedReceipt]] = field(default_factory=list)
     sealed_result_keys: list[bytes] = field(default_factory=list)
     downloads: list[str] = field(default_factory=list)
+    nonces: dict[str, str] = field(default_factory=dict)  # session id -> the nonce it was issued
+    attested: list[str] = field(default_factory=list)  # session ids, in the order they were attested
     runner_ed25519: bytes = b""
 
     @property
@@ -171,27 +189,44 @@ class FakeGateway:
             max_runtime_seconds=self.max_runtime_seconds,
         )  # fmt: skip
 
-    def client(self) -> GatewayClient:
-        """The runner's real client, wired to this fake."""
-        return GatewayClient("http://gateway.test", CREDENTIAL, transport=httpx.MockTransport(self.handle))
+    def client(self, retry: RetryPolicy = NO_WAIT) -> GatewayClient:
+        """The runner's real client, wired to this fake (retrying without waiting, by default)."""
+        transport = httpx.MockTransport(self.handle)
+        return GatewayClient("http://gateway.test", CREDENTIAL, transport=transport, retry=retry)
 
     def _artefact(self, artefact_id: str) -> StoredArtefact:
         return self.dataset if artefact_id == self.dataset.artefact_id else self.model
 
-    def _attest(self, request: AttestationRequest) -> AttestationResponse:
+    def _attest(self, request: AttestationRequest) -> AttestationResponse | httpx.Response:
+        nonce = self.nonces.get(request.session_id)
+        if nonce is None or request.session_id in self.attested:
+            return httpx.Response(409, json={"code": "session.nonce_reused"})
+        self.attested.append(request.session_id)
+        expected = report_data(
+            bytes.fromhex(nonce),
+            base64.b64decode(request.keys.x25519),
+            base64.b64decode(request.keys.ed25519),
+            self.manifest.digest(),
+        )
+        if base64.b64decode(request.evidence.cpu.report) != expected:
+            return httpx.Response(422, json={"code": "evidence.report_data_mismatch"})
         self.runner_ed25519 = base64.b64decode(request.keys.ed25519)
+        if self.deny:
+            denied = (DeniedArtefact(artefact_id=self.dataset.artefact_id, reasons=self.deny),)
+            return AttestationResponse(attestation_token="t", releases=(), denied=denied, session_token=None)
         public = self.seal_to or base64.b64decode(request.keys.x25519)
+        session_id = request.session_id
         releases = tuple(
             ReleasedKey(
                 artefact_id=stored.artefact_id,
                 version=1,
                 sealed_key=base64.b64encode(
                     seal_data_key(
-                        stored.key, public, SealContext.release(stored.artefact_id, JOB_ID, SESSION_ID)
+                        stored.key, public, SealContext.release(stored.artefact_id, JOB_ID, session_id)
                     )
                 ).decode(),
                 content_url=f"/v1/artefacts/{stored.artefact_id}/content",
-                ciphertext_digest=stored.digest,
+                ciphertext_digest=self.released_digests.get(stored.artefact_id, stored.digest),
                 ciphertext_size=len(stored.ciphertext),
             )
             for stored in (self.dataset, self.model)
@@ -200,34 +235,72 @@ class FakeGateway:
             attestation_token="t", releases=releases, denied=(), session_token=SESSION_TOKEN
         )
 
+    @staticmethod
+    def _route(path: str) -> str:
+        if match := re.fullmatch(r"/v1/artefacts/([^/]+)/content", path):
+            return f"download:{match.group(1)}"
+        if match := re.fullmatch(rf"/v1/jobs/{JOB_ID}/([a-z]+)", path):
+            return match.group(1)
+        return path
+
+    def _fault(self, route: str, request: httpx.Request) -> httpx.Response | None:
+        """The next fault injected into ``route``, if any is left: an answer, or an exception raised."""
+        pending = self.faults.get(route)
+        if not pending:
+            return None
+        fault = pending.pop(0)
+        if isinstance(fault, int):
+            return httpx.Response(fault, json={"code": "gateway.unavailable"})
+        if fault == "cut":
+            ciphertext = self._artefact(route.removeprefix("download:")).ciphertext
+
+            def half_then_drop() -> Iterator[bytes]:
+                yield ciphertext[: len(ciphertext) // 2]
+                raise httpx.ReadError("the connection dropped", request=request)
+
+            return httpx.Response(200, content=half_then_drop())
+        raise fault("injected by the fake gateway", request=request)
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Route one request."""
         path, authorization = request.url.path, request.headers.get("Authorization", "")
-        if path == f"/v1/jobs/{JOB_ID}/claim":
+        route = self._route(path)
+        self.attempts[route] += 1
+        if (faulty := self._fault(route, request)) is not None:
+            return faulty
+        if route == "claim":
             return httpx.Response(200, json={"manifest": json.loads(self.manifest.canonical())})
-        if path == f"/v1/jobs/{JOB_ID}/challenge":
+        if route == "challenge":
             challenge = Challenge(
-                session_id=SESSION_ID,
+                session_id=f"ses_{len(self.nonces) + 1}",
                 nonce=os.urandom(32).hex(),
                 expires_at=datetime.now(UTC) + timedelta(minutes=5),
                 manifest=self.manifest,
             )
+            self.nonces[challenge.session_id] = challenge.nonce
             return httpx.Response(201, content=challenge.model_dump_json())
-        if path == f"/v1/jobs/{JOB_ID}/attestation":
+        if route == "attestation":
             answer = self._attest(AttestationRequest.model_validate_json(request.content))
+            if isinstance(answer, httpx.Response):
+                return answer
             return httpx.Response(200, content=answer.model_dump_json())
-        if authorization != f"Bearer {SESSION_TOKEN}" and path != f"/v1/jobs/{JOB_ID}/failure":
+        if authorization != f"Bearer {SESSION_TOKEN}" and route != "failure":
             return httpx.Response(401, json={"code": "auth.invalid_token"})
-        if match := re.fullmatch(r"/v1/artefacts/([^/]+)/content", path):
-            self.downloads.append(match.group(1))
-            return httpx.Response(200, content=self._artefact(match.group(1)).ciphertext)
-        if path == f"/v1/jobs/{JOB_ID}/result":
+        if route.startswith("download:"):
+            artefact_id = route.removeprefix("download:")
+            self.downloads.append(artefact_id)
+            return httpx.Response(200, content=self._artefact(artefact_id).ciphertext)
+        if route == "result":
             receipt = SignedReceipt.model_validate_json(base64.b64decode(request.headers["X-Ccgate-Receipt"]))
             verify_receipt(receipt, self.runner_ed25519)
             self.results.append((request.read(), receipt))
             self.sealed_result_keys.append(base64.b64decode(request.headers["X-Ccgate-Sealed-Key"]))
             return httpx.Response(200, json={"state": "completed"})
-        if path == f"/v1/jobs/{JOB_ID}/failure":
-            self.failures.append(json.loads(request.content) | {"authorization": authorization})
+        if route == "failure":
+            try:
+                report = FailureReport.model_validate_json(request.content)
+            except ValidationError:
+                return httpx.Response(422, json={"code": "request.invalid"})
+            self.failures.append(report.model_dump() | {"authorization": authorization})
             return httpx.Response(200, json={"state": "failed"})
         return httpx.Response(404, json={"code": "not_found"})

@@ -11,8 +11,15 @@ from pathlib import Path
 import pytest
 
 from enclave_runner.errors import JobError, JobOutputError, JobTimeoutError
-from enclave_runner.executor import ExecutionLimits, network_isolation_available, run_job
+from enclave_runner.executor import (
+    ExecutionLimits,
+    NetworkSandbox,
+    network_isolation_available,
+    probe_network_sandbox,
+    run_job,
+)
 from enclave_runner.workspace import Workspace, private_workspace
+from tests.enclave_runner.sandbox_fakes import UnshareBehaviour, fake_unshare
 
 
 def test_the_workspace_is_private_and_removed_after_success(tmp_path: Path) -> None:
@@ -131,3 +138,90 @@ def test_the_job_has_no_network(tmp_path: Path) -> None:
             """,
         )
         assert (workspace.output / "net").read_text() == "refused"
+
+
+# ------------------------------------------------------------------ the network sandbox, probed
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "flags"),
+    [
+        ("allowing", ("--net", "--")),
+        ("user-namespace-only", ("--map-root-user", "--net", "--")),
+        ("refusing", None),
+    ],
+    ids=["a kernel that allows it", "only inside a user namespace", "a kernel that refuses it"],
+)
+def test_the_probe_finds_how_to_start_a_job_without_a_network(
+    tmp_path: Path, behaviour: UnshareBehaviour, flags: tuple[str, ...] | None
+) -> None:
+    fake = fake_unshare(tmp_path / "bin", behaviour, tmp_path / "unshare.log")
+    sandbox = probe_network_sandbox(str(fake))
+    assert sandbox.prefix == (None if flags is None else (str(fake), *flags))
+    assert sandbox.isolation == ("unavailable" if flags is None else "namespace")
+
+
+@pytest.mark.parametrize("unshare", [None, "/nonexistent/unshare"], ids=["no unshare", "a vanished unshare"])
+def test_without_unshare_isolation_is_unavailable(unshare: str | None) -> None:
+    assert probe_network_sandbox(unshare) == NetworkSandbox(None)
+
+
+@pytest.mark.parametrize("behaviour", ["allowing", "refusing"])
+def test_a_job_runs_through_the_sandbox_only_when_it_is_available(
+    tmp_path: Path, behaviour: UnshareBehaviour
+) -> None:
+    log = tmp_path / "unshare.log"
+    sandbox = probe_network_sandbox(str(fake_unshare(tmp_path / "bin", behaviour, log)))
+    with private_workspace(tmp_path) as workspace:
+        (workspace.model / "job.py").write_text("print('ran')\n")
+        result = run_job(workspace, ("python3", "job.py"), {}, ExecutionLimits(30), sandbox)
+        assert result.stdout_path.read_text() == "ran\n"
+    assert result.exit_code == 0
+    assert result.network_isolation == sandbox.isolation
+    through_unshare = [line for line in log.read_text().splitlines() if line.endswith("job.py")]
+    assert len(through_unshare) == (1 if behaviour == "allowing" else 0)
+
+
+# ------------------------------------------------------------------ resource limits
+
+
+ALLOCATE_1_GIB = "buffer = bytes(1 << 30)\nprint(len(buffer))\n"
+
+
+@pytest.mark.parametrize(
+    ("limit", "exit_code"),
+    [(None, 0), (256 << 20, 1)],
+    ids=["no limit: the allocation succeeds", "a 256 MiB limit: MemoryError"],
+)
+def test_an_allocation_beyond_the_address_space_limit_fails_the_job(
+    tmp_path: Path, limit: int | None, exit_code: int
+) -> None:
+    # bytes(n) is calloc'd: without a limit the pages are never touched, so the control run is cheap.
+    with private_workspace(tmp_path) as workspace:
+        (workspace.model / "job.py").write_text(ALLOCATE_1_GIB)
+        result = run_job(
+            workspace, ("python3", "job.py"), {}, ExecutionLimits(30, max_address_space_bytes=limit)
+        )
+        stderr = result.stderr_path.read_text()
+    assert result.exit_code == exit_code, stderr
+    assert ("MemoryError" in stderr) == (limit is not None)
+
+
+def test_a_write_beyond_the_file_size_limit_fails_the_job(tmp_path: Path) -> None:
+    with private_workspace(tmp_path) as workspace:
+        (workspace.model / "job.py").write_text(
+            "import os\nopen(os.path.join(os.environ['CCGATE_OUTPUT'], 'big'), 'wb').write(bytes(2 << 20))\n"
+        )
+        result = run_job(workspace, ("python3", "job.py"), {}, ExecutionLimits(30, max_file_bytes=1 << 20))
+        assert result.exit_code == 1
+        assert "File too large" in result.stderr_path.read_text()
+        assert (workspace.output / "big").stat().st_size == 1 << 20, "the write stopped at the limit"
+
+
+def test_a_program_killed_by_the_file_size_limit_reports_the_signal(tmp_path: Path) -> None:
+    # Unlike Python, most programs do not ignore SIGXFSZ: the kernel kills them, and the exit code says so.
+    with private_workspace(tmp_path) as workspace:
+        (workspace.model / "job.sh").write_text('exec head -c 2097152 /dev/zero > "$CCGATE_OUTPUT/big"\n')
+        result = run_job(workspace, ("sh", "job.sh"), {}, ExecutionLimits(30, max_file_bytes=1 << 20))
+        assert result.exit_code == -signal.SIGXFSZ
+        assert (workspace.output / "big").stat().st_size == 1 << 20

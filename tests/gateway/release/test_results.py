@@ -298,3 +298,19 @@ def test_a_failure_report_fails_the_job(world: World, released: Released) -> Non
     assert job["state"] == "failed"
     assert job["failure_code"] == "job.timeout"
     assert released.upload(released.result()).status_code in {404, 409}
+
+
+def test_a_failure_report_names_one_of_the_protocols_stages(world: World, released: Released) -> None:
+    response = world.client.post(
+        f"/v1/jobs/{released.job['id']}/failure",
+        json={"code": "job.timeout", "stage": "somewhere"},
+        headers=bearer(released.response["session_token"]),
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "request.invalid"
+    assert (
+        world.ok(world.client.get(f"/v1/jobs/{released.job['id']}", headers=world.acme.as_(Role.OWNER)))[
+            "state"
+        ]
+        == "released"
+    )
