@@ -107,7 +107,7 @@ class PolicyLibrary:
             select(
                 PolicyDocument.id, PolicyDocument.name, PolicyDocument.version, PolicyDocument.digest
             ).where(PolicyDocument.tenant_id == tenant, PolicyDocument.kind == DocumentKind.REFERENCE_VALUES)
-        ).tuples():
+        ):
             if name not in newest or version > newest[name][0]:
                 newest[name] = (version, row_id, digest)
         rows = [(row_id, name, digest) for name, (_version, row_id, digest) in newest.items()]

@@ -101,9 +101,7 @@ def decide(  # noqa: PLR0917 - everything a release decision is about, in one ca
             select(ReleaseCount.artefact_id, func.count())
             .where(ReleaseCount.artefact_id.in_(ids), ReleaseCount.job_id != job.id)
             .group_by(ReleaseCount.artefact_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     for job_input in inputs:
         artefact = artefacts[job_input.artefact_id]  # JobInput has a foreign key to it.
