@@ -330,6 +330,12 @@ class SessionUnknownError(SessionError):
     code = "session.unknown"
 
 
+class SessionKeysInvalidError(SessionError):
+    """The posted runner keys cannot be bound into the report data (wrong sizes)."""
+
+    code = "session.keys_invalid"
+
+
 class NonceReusedError(SessionError):
     """The session's nonce was consumed already (a replay, or a retry after a failure)."""
 

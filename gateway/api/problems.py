@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from attestation.errors import AttestationError, CollateralError, EvidenceError
 from enclave_runner.protocol.errors import ProtocolError, SealedContextMismatchError, SealingError
+from enclave_runner.protocol.messages import DeniedArtefact
 from gateway import errors
 from gateway.api.middleware import current_request_id
 from gateway.ledger.records import LedgerRecordError
@@ -72,8 +73,9 @@ def problem_response(  # noqa: PLR0917 - the fields of RFC 9457, in its order.
     detail: str,
     problems: Sequence[str] | None = None,
     headers: Mapping[str, str] | None = None,
+    denied: Mapping[str, Sequence[str]] | None = None,
 ) -> JSONResponse:
-    """A problem+json response."""
+    """A problem+json response (``denied``: each refused input and its codes, for a refused release)."""
     body = Problem(
         type=TYPE_PREFIX + code,
         title=title,
@@ -83,6 +85,12 @@ def problem_response(  # noqa: PLR0917 - the fields of RFC 9457, in its order.
         instance=request.url.path,
         request_id=current_request_id(),
         problems=list(problems) if problems is not None else None,
+        denied=None
+        if denied is None
+        else [
+            DeniedArtefact(artefact_id=artefact, reasons=tuple(codes))
+            for artefact, codes in sorted(denied.items())
+        ],
     )
     return JSONResponse(
         body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
@@ -110,7 +118,8 @@ async def _known(request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="ccgate"'} if status == 401 else None
     if status >= 500:
         log.error("request failed: %s", code, exc_info=exc)
-    return problem_response(request, status, code, title, detail, problems, headers)
+    denied = exc.denied if isinstance(exc, errors.ReleaseRefusedError) else None
+    return problem_response(request, status, code, title, detail, problems, headers, denied)
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:

@@ -15,6 +15,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from enclave_runner.protocol.messages import DeniedArtefact
 from gateway.domain import ID_PATTERN, LABEL_PATTERN, NAME_PATTERN
 
 
@@ -75,3 +76,6 @@ class Problem(BaseModel):
     instance: str
     request_id: str | None = None
     problems: list[str] | None = None
+    # A refused release (DESIGN §5 step 5): every denied input with the codes of its failed rules,
+    # so a runner learns which input was refused and why, as codes; the owner reads the full reasons.
+    denied: list[DeniedArtefact] | None = None

@@ -27,6 +27,7 @@ from gateway.errors import (
 from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
 from gateway.services.job_states import transition
+from gateway.services.refusals import record_node_refusal
 from gateway.storage.lookups import get_owned
 from gateway.storage.schema import Artefact, ArtefactVersion, Job, JobInput, Node, Tenant
 
@@ -264,6 +265,14 @@ def claim_job(ctx: ServiceContext, caller: Caller, job_id: str) -> Job:
         NotFoundError: no such job, or it is not offered to this node.
         JobAlreadyClaimedError: another node claimed it first.
     """
+    try:
+        return _claim_job(ctx, caller, job_id)
+    except NodeNotActiveError as exc:
+        record_node_refusal(ctx, caller, job_id, "claim", exc)
+        raise
+
+
+def _claim_job(ctx: ServiceContext, caller: Caller, job_id: str) -> Job:
     with ctx.db.transaction() as session:
         node, provider = active_node(session, caller)
         job = session.get(Job, job_id, with_for_update=True)

@@ -25,16 +25,18 @@ runner attests again with a fresh nonce and receives the keys without the job be
 
 import base64
 import dataclasses
-import logging
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from attestation.errors import AttestationError
 from attestation.evidence import CpuEvidence, EvidenceBundle, GpuArch, GpuEvidence, TeeType
 from attestation.token import BoundKeys, attestation_token_claims
 from enclave_runner.protocol.binding import report_data as bind_report_data
+from enclave_runner.protocol.canonical import JsonValue
 from enclave_runner.protocol.messages import (
     AttestationRequest,
     AttestationResponse,
@@ -53,6 +55,7 @@ from gateway.errors import (
     NonceExpiredError,
     NonceReusedError,
     NotFoundError,
+    SessionKeysInvalidError,
     SessionUnknownError,
     SimulatedTeeRefusedError,
 )
@@ -60,6 +63,7 @@ from gateway.keyvault import SigningPurpose
 from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
 from gateway.services.jobs import active_node, check_attested_requirements, manifest_of
+from gateway.services.refusals import MAX_ID, detail, record_node_refusal, record_refusal
 from gateway.services.release_commit import CHALLENGE_STATES, ReleaseAttempt, Released, commit_release
 from gateway.services.release_decisions import decide, hardware_match
 from gateway.storage.schema import (
@@ -69,7 +73,8 @@ from gateway.storage.schema import (
     Tenant,
 )
 
-log = logging.getLogger("ccgate.release")
+#: The size of an X25519 and of an Ed25519 public key.
+PUBLIC_KEY_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,14 @@ def issue_challenge(ctx: ServiceContext, caller: Caller, job_id: str) -> IssuedC
         NotFoundError: no such job on this node.
         JobStateError: the job is not waiting for an attestation.
     """
+    try:
+        return _issue_challenge(ctx, caller, job_id)
+    except NodeNotActiveError as exc:
+        record_node_refusal(ctx, caller, job_id, "challenge", exc)
+        raise
+
+
+def _issue_challenge(ctx: ServiceContext, caller: Caller, job_id: str) -> IssuedChallenge:
     with ctx.db.transaction() as session:
         node, _provider = active_node(session, caller)
         job = session.get(Job, job_id)
@@ -166,8 +179,8 @@ def attest(
     """
     try:
         attempt = _consume(ctx, caller, job_id, request)
-    except NodeNotActiveError as exc:
-        _record_inactive_node(ctx, caller, job_id, request.session_id, exc)
+    except (NodeNotActiveError, SessionUnknownError) as exc:
+        _record_session_refusal(ctx, caller, job_id, request.session_id, exc)
         raise
     now = ctx.clock.now()
     try:
@@ -237,6 +250,12 @@ def _consume(ctx: ServiceContext, caller: Caller, job_id: str, request: Attestat
                 refusal = NonceExpiredError("this session's nonce expired; ask for a new challenge")
             elif job.state not in CHALLENGE_STATES:
                 refusal = JobStateError(f"job {job_id} is {job.state}; it takes no attestation")
+        x25519, ed25519 = b64decode(request.keys.x25519), b64decode(request.keys.ed25519)
+        if refusal is None and (len(x25519) != PUBLIC_KEY_SIZE or len(ed25519) != PUBLIC_KEY_SIZE):
+            # Refused here, nonce spent: no Evidence can be bound to, nor a key sealed to, such keys.
+            refusal = SessionKeysInvalidError(
+                f"public keys are {PUBLIC_KEY_SIZE} bytes; got X25519 {len(x25519)}, Ed25519 {len(ed25519)}"
+            )
         if refusal is not None:
             row.outcome = row.outcome or refusal.code
             ctx.ledger.append(
@@ -245,80 +264,65 @@ def _consume(ctx: ServiceContext, caller: Caller, job_id: str, request: Attestat
                 job.tenant_id,
                 {"job": job_id, "node": node.id, "session": row.id, "stage": "session", "code": refusal.code},
             )
-        x25519, ed25519 = b64decode(request.keys.x25519), b64decode(request.keys.ed25519)
-        attempt = _Attempt(row, job, node, provider, BoundKeys(x25519=x25519, ed25519=ed25519), b"")
-    if refusal is not None:
-        raise refusal  # After the commit: the nonce stays spent and the refusal stays recorded.
-    try:
-        bound = bind_report_data(
-            bytes.fromhex(attempt.attestation.nonce),
-            x25519,
-            ed25519,
-            bytes.fromhex(attempt.job.manifest_digest),
+        outcome = refusal or _Attempt(
+            row, job, node, provider, BoundKeys(x25519=x25519, ed25519=ed25519), b""
         )
-    except GatewayError:
-        raise
-    except Exception as exc:
-        error = SessionUnknownError(f"the posted keys cannot be bound: {exc}")
-        error.code = "session.keys_invalid"  # type: ignore[misc]  # a finer code for this one refusal.
-        _record_rejection(ctx, attempt, error)
-        raise error from exc
+    if isinstance(outcome, GatewayError):
+        raise outcome  # After the commit: the nonce stays spent and the refusal stays recorded.
+    attempt = outcome
+    bound = bind_report_data(
+        bytes.fromhex(attempt.attestation.nonce), x25519, ed25519, bytes.fromhex(attempt.job.manifest_digest)
+    )
     return dataclasses.replace(attempt, report_data=bound)
 
 
-def _record_inactive_node(
-    ctx: ServiceContext, caller: Caller, job_id: str, session_id: str, exc: NodeNotActiveError
+def _record_session_refusal(
+    ctx: ServiceContext,
+    caller: Caller,
+    job_id: str,
+    session_id: str,
+    exc: NodeNotActiveError | SessionUnknownError,
 ) -> None:
-    """Spend the session's nonce and ledger the refusal of a node that is no longer active.
+    """Spend the session's nonce if it is this node's for this job, and ledger the refusal.
 
-    This runs before any Evidence is read or any key is touched. It never raises: the caller re-raises
-    the refusal whatever happens here, so a ledger that cannot be written changes no refusal into an
-    acceptance, nor its stable code into an internal error.
+    This runs before any Evidence is read or any key is touched. The entry goes to the job owner's
+    ledger view when the session is this node's for this job, else to the provider's (an unknown
+    session names nothing of another tenant).
     """
-    try:
-        with ctx.db.transaction() as session:
-            row = session.get(AttestationSession, session_id, with_for_update=True)
-            job = session.get(Job, job_id)
-            ours = row is not None and row.job_id == job_id and row.node_id == caller.subject
-            if row is not None and job is not None and ours:
-                row.consumed_at = row.consumed_at or ctx.clock.now()
-                row.outcome = row.outcome or exc.code
-            ctx.ledger.append(
-                session,
-                EventKind.EVIDENCE_REJECTED,
-                # The job owner's ledger when it is this node's session for this job, else the provider's.
-                job.tenant_id if job is not None and ours else caller.tenant_id,
-                {
-                    "job": job_id,
-                    "node": caller.subject,
-                    "session": session_id if ours else None,
-                    "stage": "session",
-                    "code": exc.code,
-                },
-            )
-    except Exception:
-        log.exception("could not record the refusal %s of node %s", exc.code, caller.subject)
+
+    def describe(session: Session) -> tuple[str | None, dict[str, JsonValue]]:
+        row = session.get(AttestationSession, session_id, with_for_update=True)
+        job = session.get(Job, job_id)
+        ours = row is not None and job is not None and row.job_id == job_id and row.node_id == caller.subject
+        if ours and row is not None:
+            row.consumed_at = row.consumed_at or ctx.clock.now()
+            row.outcome = row.outcome or exc.code
+        return job.tenant_id if job is not None and ours else caller.tenant_id, {
+            "job": job_id[:MAX_ID],
+            "node": caller.subject,
+            "session": session_id[:MAX_ID] if ours else None,
+            "stage": "session",
+        }
+
+    record_refusal(ctx, exc, describe)
 
 
 def _record_rejection(ctx: ServiceContext, attempt: _Attempt, exc: AttestationError | GatewayError) -> None:
     """Ledger the refusal with its code; the Verifier's detail goes to the ledger, not to the runner."""
-    with ctx.db.transaction() as session:
+
+    def describe(session: Session) -> tuple[str | None, dict[str, JsonValue]]:
         row = session.get(AttestationSession, attempt.attestation.id)
         if row is not None:
-            row.outcome = exc.code
-        ctx.ledger.append(
-            session,
-            EventKind.EVIDENCE_REJECTED,
-            attempt.job.tenant_id,
-            {
-                "job": attempt.job.id,
-                "node": attempt.node.id,
-                "session": attempt.attestation.id,
-                "stage": "evidence",
-                "code": exc.code,
-                "detail": str(exc)[:500],
-            },
-        )
+            row.outcome = str(exc.code)
+        return attempt.job.tenant_id, {
+            "job": attempt.job.id,
+            "node": attempt.node.id,
+            "session": attempt.attestation.id,
+            "stage": "evidence",
+            "detail": detail(exc),
+        }
+
+    record_refusal(ctx, exc, describe)
 
 
 def _seal(ctx: ServiceContext, attempt: _Attempt, released: Released, token: str) -> AttestationResponse:

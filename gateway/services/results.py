@@ -17,7 +17,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from enclave_runner.protocol.canonical import canonical_json
+from enclave_runner.protocol.canonical import JsonValue, canonical_json
 from enclave_runner.protocol.receipts import ReceiptError, SignedReceipt, parse_signed_receipt, verify_receipt
 from gateway.auth.permissions import Caller
 from gateway.domain import JobState
@@ -40,6 +39,7 @@ from gateway.errors import (
 from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
 from gateway.services.job_states import transition
+from gateway.services.refusals import detail, record_refusal
 from gateway.services.uploads import check_envelope, receive_into
 from gateway.storage.blobs import BlobStore, IncomingBlob
 from gateway.storage.lookups import get_owned
@@ -50,8 +50,6 @@ LIVE_STATES = frozenset({JobState.RELEASED, JobState.RUNNING})
 
 # The refusals recorded in the ledger (JobStateError, a job finished or cancelled, is no attack).
 _RECORDED_REFUSALS = (NotFoundError, ResultAlreadyStoredError, ReceiptInvalidError)
-
-log = logging.getLogger("ccgate.results")
 
 
 def _released_session(session: Session, caller: Caller, job_id: str) -> tuple[AttestationSession, Job]:
@@ -82,32 +80,22 @@ def _record_refusal(  # noqa: PLR0917 - who asked, for what, at which step, and 
     exc: NotFoundError | ResultAlreadyStoredError | ReceiptInvalidError,
     artefact_id: str | None = None,
 ) -> None:
-    """Ledger a refused session-token request: the token's job and the job asked for, never the token.
+    """Ledger a refused session-token request: the token's job and the job asked for, never the token."""
 
-    It never raises: the caller re-raises the refusal whatever happens here, so a ledger that cannot
-    be written changes no refusal into an acceptance, nor its stable code into an internal error.
-    """
-    try:
-        with ctx.db.transaction() as session:
-            row = session.get(AttestationSession, caller.subject)
-            job = None if row is None else session.get(Job, row.job_id)
-            ctx.ledger.append(
-                session,
-                EventKind.EVIDENCE_REJECTED,
-                None if job is None else job.tenant_id,
-                {
-                    "job": None if row is None else row.job_id,
-                    "requested_job": job_id,
-                    "artefact": artefact_id,
-                    "node": None if row is None else row.node_id,
-                    "session": caller.subject,
-                    "stage": stage,
-                    "code": exc.code,
-                    "detail": str(exc)[:500],
-                },
-            )
-    except Exception:
-        log.exception("could not record the refusal %s of session %s", exc.code, caller.subject)
+    def describe(session: Session) -> tuple[str | None, dict[str, JsonValue]]:
+        row = session.get(AttestationSession, caller.subject)
+        job = None if row is None else session.get(Job, row.job_id)
+        return None if job is None else job.tenant_id, {
+            "job": None if row is None else row.job_id,
+            "requested_job": job_id,
+            "artefact": artefact_id,
+            "node": None if row is None else row.node_id,
+            "session": caller.subject,
+            "stage": stage,
+            "detail": detail(exc),
+        }
+
+    record_refusal(ctx, exc, describe)
 
 
 def open_input(ctx: ServiceContext, caller: Caller, job_id: str, artefact_id: str) -> InputBlob:

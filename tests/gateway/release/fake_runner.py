@@ -92,6 +92,7 @@ class FakeRunner:
         gpu_nonce_value: bytes | None = None,
         tee: TeeType = TeeType.SIMULATED,
         keys_from: "FakeRunner | None" = None,
+        raw_keys: tuple[bytes, bytes] | None = None,
     ) -> Response:
         """Post Evidence for ``challenge``; each keyword replaces one honest value with an attack."""
         data = bound if bound is not None else self.bound(challenge)
@@ -104,11 +105,12 @@ class FakeRunner:
             for ueid in (self.serials if serials is None else serials)
         )
         holder = keys_from or self
+        x25519, ed25519 = raw_keys or (bytes(holder.x25519.public_key), bytes(holder.ed25519.verify_key))
         body = {
             "session_id": challenge["session_id"],
             "keys": {
-                "x25519": base64.b64encode(bytes(holder.x25519.public_key)).decode(),
-                "ed25519": base64.b64encode(bytes(holder.ed25519.verify_key)).decode(),
+                "x25519": base64.b64encode(x25519).decode(),
+                "ed25519": base64.b64encode(ed25519).decode(),
             },
             "evidence": evidence_json(EvidenceBundle(CpuEvidence(tee, cpu), gpus)),
         }

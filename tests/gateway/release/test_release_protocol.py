@@ -14,6 +14,7 @@ from enclave_runner.protocol.sealing import SealContext, open_data_key
 from gateway.domain import Role
 from gateway.storage.schema import Artefact, AttestationSession, LedgerEntry
 from tests.gateway.release.fake_runner import FakeRunner, upload_policy
+from tests.gateway.release.test_results import UnwritableLedger
 from tests.gateway.world import World, bearer, make_envelope
 
 SERIALS = [f"gpu-{i}" for i in range(8)]
@@ -251,6 +252,87 @@ def test_a_node_quarantined_between_challenge_and_attestation_gets_nothing(
     _nothing_released(world, job["id"])
 
 
+def test_a_session_of_another_job_is_unknown_recorded_for_the_provider_and_not_spent(
+    world: World, runner: FakeRunner
+) -> None:
+    dataset, _ = _dataset(world, "crossed")
+    first, second = _job(world, [dataset["id"]]), _job(world, [dataset["id"]])
+    runner.claim(first["id"])
+    runner.claim(second["id"])
+    theirs = runner.challenge(second["id"])
+    _refused(runner.attest(first["id"], theirs), "session.unknown")
+    # The provider's view records it (the session named is not this job's, so it is not named).
+    assert _rejections(world, first["id"]) == [
+        (
+            world.cloud.tenant_id,
+            {
+                "job": first["id"],
+                "node": runner.node_id,
+                "session": None,
+                "stage": "session",
+                "code": "session.unknown",
+            },
+        )
+    ]
+    _nothing_released(world, first["id"])
+    # A session used against the wrong job is not spent by it: its own job still attests with it.
+    world.ok(runner.attest(second["id"], theirs))
+
+
+def test_a_quarantined_node_cannot_claim_or_challenge_and_both_refusals_are_recorded(
+    world: World, runner: FakeRunner
+) -> None:
+    dataset, _ = _dataset(world, "quarantined-claim")
+    claimed, open_job = _job(world, [dataset["id"]]), _job(world, [dataset["id"]])
+    runner.claim(claimed["id"])
+    _set_node_state(world, runner, "quarantined")
+    _refused(world.client.post(f"/v1/jobs/{open_job['id']}/claim", headers=runner.headers), "node.not_active")
+    _refused(
+        world.client.post(f"/v1/jobs/{claimed['id']}/challenge", headers=runner.headers), "node.not_active"
+    )
+    for job, stage in ((open_job, "claim"), (claimed, "challenge")):
+        assert _rejections(world, job["id"]) == [
+            (
+                world.cloud.tenant_id,
+                {"job": job["id"], "node": runner.node_id, "stage": stage, "code": "node.not_active"},
+            )
+        ]
+    with world.services.db.transaction() as session:
+        issued = session.scalars(select(AttestationSession).where(AttestationSession.job_id == claimed["id"]))
+        assert list(issued) == []
+
+
+def test_keys_of_the_wrong_size_are_refused_before_any_evidence_is_read(
+    world: World, runner: FakeRunner
+) -> None:
+    dataset, _ = _dataset(world, "short-keys")
+    job = _job(world, [dataset["id"]])
+    runner.claim(job["id"])
+    challenge = runner.challenge(job["id"])
+    short = (bytes(runner.x25519.public_key)[:31], bytes(runner.ed25519.verify_key))
+    verified = world.verifier.calls
+    _refused(runner.attest(job["id"], challenge, bound=bytes(64), raw_keys=short), "session.keys_invalid")
+    assert world.verifier.calls == verified
+    assert [data["code"] for _, data in _rejections(world, job["id"])] == ["session.keys_invalid"]
+    _nothing_released(world, job["id"])
+    with world.services.db.transaction() as session:
+        assert session.scalars(select(Artefact.release_count).where(Artefact.id == dataset["id"])).one() == 0
+
+
+def test_a_refusal_stands_with_its_code_when_the_ledger_cannot_record_it(
+    world: World, runner: FakeRunner
+) -> None:
+    dataset, _ = _dataset(world, "unrecorded")
+    job = _job(world, [dataset["id"]])
+    runner.claim(job["id"])
+    challenge = runner.challenge(job["id"])
+    before = len(_ledger(world, "evidence.rejected"))
+    object.__setattr__(world.services, "ledger", UnwritableLedger(world.services.vault, world.services.clock))
+    response = runner.attest(job["id"], challenge, bound=b"\x00" * 64)
+    _refused(response, "attestation.report_data_mismatch")
+    assert len(_ledger(world, "evidence.rejected")) == before
+
+
 def test_simulated_evidence_is_refused_by_a_production_gateway(production_world: World) -> None:
     world = production_world
     assert not world.services.settings.allow_simulated_tee
@@ -321,6 +403,11 @@ def test_a_policy_denying_one_of_three_artefacts_releases_nothing(world: World, 
     response = runner.attest(job["id"], runner.challenge(job["id"]))
     _refused(response, "policy.denied")
     assert any(third["id"] in problem and "region" in problem for problem in response.json()["problems"])
+    # DESIGN §5's `denied`: the refused input alone, with its rule codes and nothing of the Evidence.
+    [denied] = response.json()["denied"]
+    assert denied["artefact_id"] == third["id"]
+    assert denied["reasons"] and all("region" in reason for reason in denied["reasons"])
+    assert "eu-west" not in json.dumps(denied)
     decided = [entry for entry in _ledger(world, "release.decided") if entry["job"] == job["id"]]
     assert len(decided) == 4  # three datasets and the model, each recorded, all denied
     assert all(entry["decision"] == "deny" for entry in decided)
@@ -351,7 +438,9 @@ def test_an_artefact_at_its_release_limit_is_refused(world: World) -> None:
     first.claim(job_one["id"])
     world.ok(first.attest(job_one["id"], first.challenge(job_one["id"])))
     second.claim(job_two["id"])
-    _refused(second.attest(job_two["id"], second.challenge(job_two["id"])), "release.limit_reached")
+    refused = second.attest(job_two["id"], second.challenge(job_two["id"]))
+    _refused(refused, "release.limit_reached")
+    assert refused.json()["denied"] == [{"artefact_id": dataset["id"], "reasons": ["release.limit_reached"]}]
     # The first job re-attests (a runner restart) without being counted twice.
     world.ok(first.attest(job_one["id"], first.challenge(job_one["id"])))
     with world.services.db.transaction() as session:

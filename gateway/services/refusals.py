@@ -1,0 +1,56 @@
+"""Recording a refusal in the ledger after the refused transaction rolled back.
+
+A refusal is raised to the client with its stable code whatever happens here: the entry is appended in
+a transaction of its own, and if that fails (the database is down, the disk is full) the failure is
+logged — code and exception class only — and swallowed. A ledger that cannot be written thus never turns
+a refusal into an acceptance, nor its stable code into an internal error; the ledger's own gap is
+visible to the operator in the logs.
+"""
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from enclave_runner.protocol.canonical import JsonValue
+from gateway.auth.permissions import Caller
+from gateway.errors import GatewayError
+from gateway.ledger.records import EventKind
+from gateway.services.context import ServiceContext
+
+log = logging.getLogger("ccgate.refusals")
+
+#: The longest refusal detail kept in the ledger; a Verifier's message is short, a hostile input is not.
+MAX_DETAIL = 500
+
+#: The longest id from a request that the ledger keeps (ids are validated on the way in; this bounds
+#: what a refusal can write even so).
+MAX_ID = 64
+
+#: Given the recording transaction, the tenant whose ledger view gets the entry and the entry's data
+#: (the refusal's code is added). It may also update rows, such as spending a session's nonce.
+Describe = Callable[[Session], tuple[str | None, dict[str, JsonValue]]]
+
+
+def record_refusal(ctx: ServiceContext, refusal: GatewayError | Exception, describe: Describe) -> None:
+    """Append an ``evidence.rejected`` entry for ``refusal`` in its own transaction; never raises."""
+    code = str(getattr(refusal, "code", "gateway.error"))
+    try:
+        with ctx.db.transaction() as session:
+            tenant, data = describe(session)
+            ctx.ledger.append(session, EventKind.EVIDENCE_REJECTED, tenant, {**data, "code": code})
+    except Exception as exc:  # noqa: BLE001 - whatever broke, the refusal itself must stand.
+        log.error("could not record the refusal %s in the ledger: %s", code, type(exc).__name__)
+
+
+def detail(refusal: Exception) -> str:
+    """The refusal's message as the ledger keeps it."""
+    return str(refusal)[:MAX_DETAIL]
+
+
+def record_node_refusal(
+    ctx: ServiceContext, caller: Caller, job_id: str, stage: str, exc: GatewayError
+) -> None:
+    """Ledger a node's refused claim or challenge (a quarantined or revoked node) in its provider's view."""
+    data: dict[str, JsonValue] = {"job": job_id[:MAX_ID], "node": caller.subject, "stage": stage}
+    record_refusal(ctx, exc, lambda _session: (caller.tenant_id, data))
