@@ -118,15 +118,12 @@ async def upload_result(
 ) -> JobOut:
     """Upload the job's one encrypted result with its sealed key and signed receipt."""
     length = request.headers.get("content-length")
-    job = await results.store_result(
-        services,
-        caller,
-        job_id,
-        _body(request),
+    upload = results.ResultUpload(
         content_length=int(length) if length is not None and length.isdigit() else None,
         sealed_key=x_ccgate_sealed_key,
         receipt=x_ccgate_receipt,
     )
+    job = await results.store_result(services, caller, job_id, _body(request), upload)
     return job_out(job)
 
 

@@ -27,7 +27,7 @@ from gateway.errors import (
 from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
 from gateway.services.job_states import transition
-from gateway.services.refusals import record_node_refusal
+from gateway.services.refusals import recording_node_refusals
 from gateway.storage.lookups import get_owned
 from gateway.storage.schema import Artefact, ArtefactVersion, Job, JobInput, Node, Tenant
 
@@ -257,22 +257,15 @@ def offered_jobs(ctx: ServiceContext, caller: Caller) -> list[Job]:
         return mine + [job for job in session.scalars(open_jobs) if _offered_to(node, provider, job)]
 
 
+@recording_node_refusals("claim")
 def claim_job(ctx: ServiceContext, caller: Caller, job_id: str) -> Job:
     """Assign an open job to the calling node (idempotent for the node that holds it).
 
     Raises:
-        NodeNotActiveError: the node is not active.
+        NodeNotActiveError: the node is not active (recorded in the provider's ledger view).
         NotFoundError: no such job, or it is not offered to this node.
         JobAlreadyClaimedError: another node claimed it first.
     """
-    try:
-        return _claim_job(ctx, caller, job_id)
-    except NodeNotActiveError as exc:
-        record_node_refusal(ctx, caller, job_id, "claim", exc)
-        raise
-
-
-def _claim_job(ctx: ServiceContext, caller: Caller, job_id: str) -> Job:
     with ctx.db.transaction() as session:
         node, provider = active_node(session, caller)
         job = session.get(Job, job_id, with_for_update=True)

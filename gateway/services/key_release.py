@@ -63,7 +63,7 @@ from gateway.keyvault import SigningPurpose
 from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
 from gateway.services.jobs import active_node, check_attested_requirements, manifest_of
-from gateway.services.refusals import MAX_ID, detail, record_node_refusal, record_refusal
+from gateway.services.refusals import MAX_ID, detail, record_refusal, recording_node_refusals
 from gateway.services.release_commit import CHALLENGE_STATES, ReleaseAttempt, Released, commit_release
 from gateway.services.release_decisions import decide, hardware_match
 from gateway.storage.schema import (
@@ -87,22 +87,15 @@ class IssuedChallenge:
     manifest: JobManifest
 
 
+@recording_node_refusals("challenge")
 def issue_challenge(ctx: ServiceContext, caller: Caller, job_id: str) -> IssuedChallenge:
     """A fresh single-use nonce for the node that claimed ``job_id``.
 
     Raises:
-        NodeNotActiveError: the node is not active.
+        NodeNotActiveError: the node is not active (recorded in the provider's ledger view).
         NotFoundError: no such job on this node.
         JobStateError: the job is not waiting for an attestation.
     """
-    try:
-        return _issue_challenge(ctx, caller, job_id)
-    except NodeNotActiveError as exc:
-        record_node_refusal(ctx, caller, job_id, "challenge", exc)
-        raise
-
-
-def _issue_challenge(ctx: ServiceContext, caller: Caller, job_id: str) -> IssuedChallenge:
     with ctx.db.transaction() as session:
         node, _provider = active_node(session, caller)
         job = session.get(Job, job_id)

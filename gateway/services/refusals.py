@@ -7,18 +7,22 @@ a refusal into an acceptance, nor its stable code into an internal error; the le
 visible to the operator in the logs.
 """
 
+import functools
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
 from enclave_runner.protocol.canonical import JsonValue
 from gateway.auth.permissions import Caller
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, NodeNotActiveError
 from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
 
 log = logging.getLogger("ccgate.refusals")
+
+T = TypeVar("T")
 
 #: The longest refusal detail kept in the ledger; a Verifier's message is short, a hostile input is not.
 MAX_DETAIL = 500
@@ -46,6 +50,26 @@ def record_refusal(ctx: ServiceContext, refusal: GatewayError | Exception, descr
 def detail(refusal: Exception) -> str:
     """The refusal's message as the ledger keeps it."""
     return str(refusal)[:MAX_DETAIL]
+
+
+NodeStep = Callable[[ServiceContext, Caller, str], T]
+
+
+def recording_node_refusals(stage: str) -> Callable[[NodeStep[T]], NodeStep[T]]:
+    """Make a node's step on a job (claim, challenge) ledger its refusal when the node is not active."""
+
+    def decorate(step: NodeStep[T]) -> NodeStep[T]:
+        @functools.wraps(step)
+        def recorded(ctx: ServiceContext, caller: Caller, job_id: str) -> T:
+            try:
+                return step(ctx, caller, job_id)
+            except NodeNotActiveError as exc:
+                record_node_refusal(ctx, caller, job_id, stage, exc)
+                raise
+
+        return recorded
+
+    return decorate
 
 
 def record_node_refusal(

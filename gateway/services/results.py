@@ -144,15 +144,17 @@ def _decode_receipt(header: str) -> SignedReceipt:
         raise ReceiptInvalidError(f"the receipt header is not a signed receipt: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class ResultUpload:
+    """What comes with a result's bytes: their announced length, the sealed result key, the receipt."""
+
+    content_length: int | None
+    sealed_key: str
+    receipt: str
+
+
 async def store_result(
-    ctx: ServiceContext,
-    caller: Caller,
-    job_id: str,
-    chunks: AsyncIterator[bytes],
-    *,
-    content_length: int | None,
-    sealed_key: str,
-    receipt: str,
+    ctx: ServiceContext, caller: Caller, job_id: str, chunks: AsyncIterator[bytes], upload: ResultUpload
 ) -> Job:
     """Receive the result envelope, verify its receipt, and complete the job.
 
@@ -167,29 +169,21 @@ async def store_result(
     """
     loop = asyncio.get_running_loop()
     try:
-        return await _store_result(
-            ctx, caller, job_id, chunks, content_length=content_length, sealed_key=sealed_key, receipt=receipt
-        )
+        return await _store_result(ctx, caller, job_id, chunks, upload)
     except _RECORDED_REFUSALS as exc:
         await loop.run_in_executor(None, _record_refusal, ctx, caller, job_id, "result", exc)
         raise
 
 
 async def _store_result(
-    ctx: ServiceContext,
-    caller: Caller,
-    job_id: str,
-    chunks: AsyncIterator[bytes],
-    *,
-    content_length: int | None,
-    sealed_key: str,
-    receipt: str,
+    ctx: ServiceContext, caller: Caller, job_id: str, chunks: AsyncIterator[bytes], upload: ResultUpload
 ) -> Job:
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, _check_upload_allowed, ctx, caller, job_id)
-    signed = _decode_receipt(receipt)
+    content_length = upload.content_length
+    signed = _decode_receipt(upload.receipt)
     try:
-        sealed = base64.b64decode(sealed_key, validate=True)
+        sealed = base64.b64decode(upload.sealed_key, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ReceiptInvalidError("the sealed result key is not base64") from exc
     if not 0 < len(sealed) <= MAX_SEALED_RESULT_KEY:

@@ -6,6 +6,7 @@ Everything is set up through the HTTP API itself (only the bootstrap runs the se
 
 import base64
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,12 +14,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import select
 
 from attestation.evidence import TeeType
 from enclave_runner.protocol.envelope import encrypt_stream
 from enclave_runner.protocol.sealing import SealContext, seal_data_key
 from gateway.domain import Role
 from gateway.services.context import ServiceContext
+from gateway.storage.schema import LedgerEntry
 from tests.gateway.fakes import FakeEvidenceVerifier, evidence_json, fake_evidence
 
 
@@ -71,6 +74,15 @@ class World:
         return response.json()
 
     # ------------------------------------------------------------ artefacts
+
+    def ledger(self, kind: str) -> list[tuple[str | None, dict[str, Any]]]:
+        """Every ledger entry of ``kind``, oldest first: (tenant, data)."""
+        with self.services.db.transaction() as session:
+            rows = session.scalars(
+                select(LedgerEntry).where(LedgerEntry.kind == kind).order_by(LedgerEntry.idx)
+            )
+            documents = [json.loads(row.entry) for row in rows]
+        return [(document["tenant"], document["data"]) for document in documents]
 
     def create_artefact(self, party: Party, name: str, **fields: Any) -> dict[str, Any]:
         body = {"kind": "dataset", "name": name, **fields}

@@ -55,15 +55,10 @@ def _ledger(world: World, kind: str) -> list[dict[str, Any]]:
 
 def _rejections(world: World, job_id: str) -> list[tuple[str | None, dict[str, Any]]]:
     """The ``evidence.rejected`` entries about ``job_id``: (tenant, data)."""
-    with world.services.db.transaction() as session:
-        rows = session.scalars(
-            select(LedgerEntry).where(LedgerEntry.kind == "evidence.rejected").order_by(LedgerEntry.idx)
-        )
-        documents = [json.loads(row.entry) for row in rows]
     return [
-        (document["tenant"], document["data"])
-        for document in documents
-        if job_id in {document["data"].get("job"), document["data"].get("requested_job")}
+        (tenant, data)
+        for tenant, data in world.ledger("evidence.rejected")
+        if job_id in {data.get("job"), data.get("requested_job")}
     ]
 
 
@@ -406,7 +401,8 @@ def test_a_policy_denying_one_of_three_artefacts_releases_nothing(world: World, 
     # DESIGN §5's `denied`: the refused input alone, with its rule codes and nothing of the Evidence.
     [denied] = response.json()["denied"]
     assert denied["artefact_id"] == third["id"]
-    assert denied["reasons"] and all("region" in reason for reason in denied["reasons"])
+    assert denied["reasons"]
+    assert all("region" in reason for reason in denied["reasons"])
     assert "eu-west" not in json.dumps(denied)
     decided = [entry for entry in _ledger(world, "release.decided") if entry["job"] == job["id"]]
     assert len(decided) == 4  # three datasets and the model, each recorded, all denied

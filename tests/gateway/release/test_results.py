@@ -98,16 +98,10 @@ class Released:
 
     def refusals(self) -> list[tuple[str | None, dict[str, Any]]]:
         """The ``evidence.rejected`` ledger entries recorded against this session: (tenant, data)."""
-        with self.world.services.db.transaction() as session:
-            rows = session.scalars(
-                select(LedgerEntry).where(LedgerEntry.kind == "evidence.rejected").order_by(LedgerEntry.idx)
-            )
-            documents = [json.loads(row.entry) for row in rows]
         return [
-            (document["tenant"], document["data"])
-            for document in documents
-            if document["data"].get("session") == self.challenge["session_id"]
-            and document["data"].get("stage") != "session"
+            (tenant, data)
+            for tenant, data in self.world.ledger("evidence.rejected")
+            if data.get("session") == self.challenge["session_id"] and data.get("stage") != "session"
         ]
 
     def assert_refusal_recorded(self, code: str, requested_job: str | None = None) -> dict[str, Any]:
