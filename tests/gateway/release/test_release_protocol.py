@@ -47,6 +47,16 @@ def _job(world: World, datasets: list[str], model: str | None = None, gpus: int 
     return world.submit_job(world.acme, datasets, model or _model(world)["id"], gpu_count=gpus)
 
 
+def _challenged(
+    world: World, runner: FakeRunner, name: str
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A dataset, a job over it claimed by ``runner``, and a fresh challenge for that job."""
+    dataset, _ = _dataset(world, name)
+    job = _job(world, [dataset["id"]])
+    runner.claim(job["id"])
+    return dataset, job, runner.challenge(job["id"])
+
+
 def _ledger(world: World, kind: str) -> list[dict[str, Any]]:
     with world.services.db.transaction() as session:
         rows = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == kind).order_by(LedgerEntry.idx))
@@ -133,20 +143,14 @@ def test_keys_are_released_only_sealed_to_the_attested_key(world: World, runner:
 
 
 def test_a_replayed_session_is_refused(world: World, runner: FakeRunner) -> None:
-    dataset, _ = _dataset(world, "replayed")
-    job = _job(world, [dataset["id"]])
-    runner.claim(job["id"])
-    challenge = runner.challenge(job["id"])
+    _, job, challenge = _challenged(world, runner, "replayed")
     world.ok(runner.attest(job["id"], challenge))
     _refused(runner.attest(job["id"], challenge), "session.nonce_reused")
     assert any(entry["code"] == "session.nonce_reused" for entry in _ledger(world, "evidence.rejected"))
 
 
 def test_a_nonce_is_spent_by_a_failed_attempt(world: World, runner: FakeRunner) -> None:
-    dataset, _ = _dataset(world, "retried")
-    job = _job(world, [dataset["id"]])
-    runner.claim(job["id"])
-    challenge = runner.challenge(job["id"])
+    _, job, challenge = _challenged(world, runner, "retried")
     _refused(runner.attest(job["id"], challenge, bound=b"\x00" * 64), "attestation.report_data_mismatch")
     _refused(runner.attest(job["id"], challenge), "session.nonce_reused")
     # A fresh nonce works: the refusal did not poison the job.
@@ -154,10 +158,7 @@ def test_a_nonce_is_spent_by_a_failed_attempt(world: World, runner: FakeRunner) 
 
 
 def test_an_expired_nonce_is_refused(world: World, runner: FakeRunner) -> None:
-    dataset, _ = _dataset(world, "late")
-    job = _job(world, [dataset["id"]])
-    runner.claim(job["id"])
-    challenge = runner.challenge(job["id"])
+    _, job, challenge = _challenged(world, runner, "late")
     with world.services.db.transaction() as session:
         row = session.get(AttestationSession, challenge["session_id"])
         assert row is not None
@@ -167,10 +168,7 @@ def test_an_expired_nonce_is_refused(world: World, runner: FakeRunner) -> None:
 
 
 def test_evidence_bound_to_another_key_is_refused(world: World, runner: FakeRunner) -> None:
-    dataset, _ = _dataset(world, "other-key")
-    job = _job(world, [dataset["id"]])
-    runner.claim(job["id"])
-    challenge = runner.challenge(job["id"])
+    _, job, challenge = _challenged(world, runner, "other-key")
     impostor = FakeRunner(world, runner.node_id, runner.token, runner.cpu_id, runner.serials)
     # Evidence bound to the runner's keys, but the keys posted are the impostor's.
     _refused(
@@ -180,10 +178,7 @@ def test_evidence_bound_to_another_key_is_refused(world: World, runner: FakeRunn
 
 
 def test_evidence_bound_to_another_jobs_manifest_is_refused(world: World, runner: FakeRunner) -> None:
-    dataset, _ = _dataset(world, "manifest")
-    job = _job(world, [dataset["id"]])
-    runner.claim(job["id"])
-    challenge = runner.challenge(job["id"])
+    _, job, challenge = _challenged(world, runner, "manifest")
     _refused(
         runner.attest(job["id"], challenge, bound=runner.bound(challenge, manifest_digest=b"\x01" * 32)),
         "attestation.report_data_mismatch",
@@ -191,10 +186,7 @@ def test_evidence_bound_to_another_jobs_manifest_is_refused(world: World, runner
 
 
 def test_gpu_evidence_with_the_cpus_nonce_is_refused(world: World, runner: FakeRunner) -> None:
-    dataset, _ = _dataset(world, "gpu-nonce")
-    job = _job(world, [dataset["id"]])
-    runner.claim(job["id"])
-    challenge = runner.challenge(job["id"])
+    _, job, challenge = _challenged(world, runner, "gpu-nonce")
     _refused(
         runner.attest(job["id"], challenge, gpu_nonce_value=bytes.fromhex(challenge["nonce"])),
         "attestation.nonce_mismatch",
@@ -219,10 +211,7 @@ def test_gpus_that_are_not_the_registered_ones_are_refused(
 def test_a_node_quarantined_between_challenge_and_attestation_gets_nothing(
     world: World, runner: FakeRunner
 ) -> None:
-    dataset, _ = _dataset(world, "quarantine")
-    job = _job(world, [dataset["id"]])
-    runner.claim(job["id"])
-    challenge = runner.challenge(job["id"])
+    _, job, challenge = _challenged(world, runner, "quarantine")
     _set_node_state(world, runner, "quarantined")
     verified = world.verifier.calls
     _refused(runner.attest(job["id"], challenge), "node.not_active")
@@ -300,10 +289,7 @@ def test_a_quarantined_node_cannot_claim_or_challenge_and_both_refusals_are_reco
 def test_keys_of_the_wrong_size_are_refused_before_any_evidence_is_read(
     world: World, runner: FakeRunner
 ) -> None:
-    dataset, _ = _dataset(world, "short-keys")
-    job = _job(world, [dataset["id"]])
-    runner.claim(job["id"])
-    challenge = runner.challenge(job["id"])
+    dataset, job, challenge = _challenged(world, runner, "short-keys")
     short = (bytes(runner.x25519.public_key)[:31], bytes(runner.ed25519.verify_key))
     verified = world.verifier.calls
     _refused(runner.attest(job["id"], challenge, bound=bytes(64), raw_keys=short), "session.keys_invalid")
@@ -317,10 +303,7 @@ def test_keys_of_the_wrong_size_are_refused_before_any_evidence_is_read(
 def test_a_refusal_stands_with_its_code_when_the_ledger_cannot_record_it(
     world: World, runner: FakeRunner
 ) -> None:
-    dataset, _ = _dataset(world, "unrecorded")
-    job = _job(world, [dataset["id"]])
-    runner.claim(job["id"])
-    challenge = runner.challenge(job["id"])
+    _, job, challenge = _challenged(world, runner, "unrecorded")
     before = len(_ledger(world, "evidence.rejected"))
     object.__setattr__(world.services, "ledger", UnwritableLedger(world.services.vault, world.services.clock))
     response = runner.attest(job["id"], challenge, bound=b"\x00" * 64)
