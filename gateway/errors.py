@@ -285,6 +285,16 @@ class PolicyInvalidError(GatewayError):
 # ---------------------------------------------------------------- the ledger
 
 
+class StorageUnavailableError(GatewayError):
+    """The database failed a read or a write (unreachable, disk full, a constraint the code did not expect).
+
+    The transaction rolled back, so nothing it would have changed or recorded happened: a release whose
+    ledger entries cannot be written is not made, and the caller may retry later.
+    """
+
+    code = "storage.unavailable"
+
+
 class LedgerError(GatewayError):
     """The ledger cannot record or prove something; the operation that needed it fails."""
 

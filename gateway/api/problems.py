@@ -53,6 +53,7 @@ STATUS_OF: Final[Mapping[type[Exception], tuple[int, str]]] = {
     errors.ResultError: (422, "Result refused"),
     errors.LedgerRangeError: (400, "Outside the ledger"),
     errors.LedgerError: (500, "Ledger unavailable"),
+    errors.StorageUnavailableError: (503, "Storage unavailable"),
     errors.KeyFileError: (500, "Key vault unavailable"),
     errors.GatewayError: (500, "Gateway error"),
     LedgerRecordError: (500, "Ledger record invalid"),

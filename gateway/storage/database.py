@@ -14,6 +14,7 @@ rows explicitly (``SELECT … FOR UPDATE`` on the ledger state row and the curre
 
 import contextlib
 import fcntl
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -21,21 +22,32 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.errors import StorageUnavailableError
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
+log = logging.getLogger("ccgate.storage")
+
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the gateway's connection settings."""
+    """An engine for ``url`` with the gateway's connection settings.
+
+    Statement parameters are hidden from SQLAlchemy's error messages: they carry token hashes, sealed
+    keys and ledger documents, and an error message ends up in a log line.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
@@ -90,6 +102,21 @@ def _process_lock(engine: Engine) -> _ProcessWriteLock | None:
     return _ProcessWriteLock(database)
 
 
+@contextmanager
+def _storage_failures() -> Iterator[None]:
+    """Turn a database failure the services did not handle into the gateway's own stable error.
+
+    Services catch the failures that mean something to them (a unique name taken) inside the block;
+    whatever else the database raises — in the block or at commit — is an outage to the caller, never
+    an internal error with a driver's message in the response.
+    """
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        log.error("database failure: %s", type(exc).__name__, exc_info=exc)
+        raise StorageUnavailableError("the database failed this request; nothing was changed") from exc
+
+
 class Database:
     """The engine and a session factory; ``transaction()`` is the unit of work every service uses."""
 
@@ -108,22 +135,31 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session inside one transaction: committed when the block ends, rolled back if it raises."""
-        if not self._sqlite:
-            with self._sessions.begin() as session:
+        """A session inside one transaction: committed when the block ends, rolled back if it raises.
+
+        Raises:
+            StorageUnavailableError: the database failed the transaction (it rolled back).
+        """
+        with _storage_failures():
+            if not self._sqlite:
+                with self._sessions.begin() as session:
+                    yield session
+                return
+            with (
+                self._write_lock,
+                self._process_lock or contextlib.nullcontext(),
+                self._sessions.begin() as session,
+            ):
                 yield session
-            return
-        with (
-            self._write_lock,
-            self._process_lock or contextlib.nullcontext(),
-            self._sessions.begin() as session,
-        ):
-            yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only transaction: a consistent snapshot, no write lock (it must not write)."""
-        with self._readers.begin() as session:
+        """A read-only transaction: a consistent snapshot, no write lock (it must not write).
+
+        Raises:
+            StorageUnavailableError: the database failed the read.
+        """
+        with _storage_failures(), self._readers.begin() as session:
             yield session
 
     def ping(self) -> None:

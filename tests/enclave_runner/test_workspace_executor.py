@@ -12,12 +12,14 @@ import pytest
 
 from enclave_runner.errors import JobError, JobOutputError, JobTimeoutError
 from enclave_runner.executor import (
+    DEFAULT_MAX_FILE_BYTES,
     ExecutionLimits,
     NetworkSandbox,
     network_isolation_available,
     probe_network_sandbox,
     run_job,
 )
+from enclave_runner.main import argument_parser, runner_config
 from enclave_runner.workspace import Workspace, private_workspace
 from tests.enclave_runner.sandbox_fakes import UnshareBehaviour, fake_unshare
 
@@ -225,3 +227,17 @@ def test_a_program_killed_by_the_file_size_limit_reports_the_signal(tmp_path: Pa
         result = run_job(workspace, ("sh", "job.sh"), {}, ExecutionLimits(30, max_file_bytes=1 << 20))
         assert result.exit_code == -signal.SIGXFSZ
         assert (workspace.output / "big").stat().st_size == 1 << 20
+
+
+def test_the_runner_command_line_sets_the_file_size_and_address_space_limits() -> None:
+    base = ["run", "--gateway", "https://gateway", "--credential", "node.credential"]
+    defaults = runner_config(argument_parser().parse_args(base))
+    assert defaults.max_file_bytes == DEFAULT_MAX_FILE_BYTES
+    assert defaults.max_address_space_bytes is None
+    given = runner_config(
+        argument_parser().parse_args(
+            [*base, "--max-file-size", "1048576", "--max-address-space", "268435456"]
+        )
+    )
+    assert given.max_file_bytes == 1 << 20
+    assert given.max_address_space_bytes == 256 << 20

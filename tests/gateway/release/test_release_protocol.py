@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from attestation.evidence import TeeType
 from enclave_runner.protocol.sealing import SealContext, open_data_key
@@ -309,6 +309,48 @@ def test_a_refusal_stands_with_its_code_when_the_ledger_cannot_record_it(
     response = runner.attest(job["id"], challenge, bound=b"\x00" * 64)
     _refused(response, "attestation.report_data_mismatch")
     assert len(_ledger(world, "evidence.rejected")) == before
+
+
+def _fail_ledger_writes_of(world: World, kind: str) -> None:
+    """Make the database refuse ledger entries of ``kind``, as a full disk would refuse any write."""
+    with world.services.db.transaction() as session:
+        if world.services.db.is_postgresql:
+            session.execute(
+                text(
+                    "CREATE FUNCTION refuse_entry() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'no space left on device'; END $$ LANGUAGE plpgsql"
+                )
+            )
+            session.execute(
+                text(
+                    "CREATE TRIGGER refuse_entry BEFORE INSERT ON ledger_entries FOR EACH ROW "
+                    f"WHEN (NEW.kind = '{kind}') EXECUTE FUNCTION refuse_entry()"
+                )
+            )
+        else:
+            session.execute(
+                text(
+                    f"CREATE TRIGGER refuse_entry BEFORE INSERT ON ledger_entries WHEN NEW.kind = '{kind}' "
+                    "BEGIN SELECT RAISE(ABORT, 'no space left on device'); END"
+                )
+            )
+
+
+def test_a_release_whose_decisions_cannot_be_recorded_is_not_made(world: World, runner: FakeRunner) -> None:
+    dataset, job, challenge = _challenged(world, runner, "unwritable")
+    _fail_ledger_writes_of(world, "release.decided")
+    response = runner.attest(job["id"], challenge)
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] == "storage.unavailable"
+    assert "sealed_key" not in response.text
+    assert "no space" not in response.text  # The driver's message stays in the gateway's log.
+    _nothing_released(world, job["id"])
+    with world.services.db.transaction() as session:
+        assert session.scalars(select(Artefact.release_count).where(Artefact.id == dataset["id"])).one() == 0
+    owner = world.acme.as_(Role.OWNER)
+    assert world.ok(world.client.get(f"/v1/jobs/{job['id']}", headers=owner))["state"] == "assigned"
+    # The nonce was spent before the Evidence was read: the attempt cannot be replayed.
+    _refused(runner.attest(job["id"], challenge), "session.nonce_reused")
 
 
 def test_simulated_evidence_is_refused_by_a_production_gateway(production_world: World) -> None:
