@@ -2,7 +2,7 @@
 
     ccgate-runner enroll --gateway URL --credential FILE --node-id ID [attester options]
     ccgate-runner run    --gateway URL --credential FILE [--job ID | --poll SECONDS] [attester options]
-                         [--workspace DIR] [--max-address-space BYTES]
+                         [--workspace DIR] [--max-address-space BYTES] [--max-file-size BYTES]
 
     attester options: --attester tsm|simulated  --gpu-attester nvml|simulated|none  --simulated-node DIR
 
@@ -28,6 +28,7 @@ from enclave_runner.attesters.simulated import SimulatedCpuAttester, SimulatedGp
 from enclave_runner.attesters.tsm import TsmAttester
 from enclave_runner.client import GatewayClient
 from enclave_runner.errors import RunnerError
+from enclave_runner.executor import DEFAULT_MAX_FILE_BYTES
 from enclave_runner.lifecycle import JobOutcome, RunnerConfig, run_one
 from enclave_runner.protocol.binding import enrollment_report_data, gpu_nonce
 from enclave_runner.protocol.messages import EvidenceMessage
@@ -41,7 +42,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--simulated-node", type=Path, help="Node directory of `ccgate sim init` (simulated)")
 
 
-def _parser() -> argparse.ArgumentParser:
+def argument_parser() -> argparse.ArgumentParser:
+    """The command line of ``ccgate-runner``."""
     parser = argparse.ArgumentParser(prog="ccgate-runner", description="Run ccgate jobs inside a TEE.")
     commands = parser.add_subparsers(dest="command", required=True)
     enroll = commands.add_parser("enroll", help="Prove this node is the registered hardware")
@@ -54,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     work.add_argument("--poll", type=float, metavar="SECONDS", help="Keep polling for offered jobs")
     run.add_argument("--workspace", type=Path, help="Where job workspaces go (default /dev/shm)")
     run.add_argument("--max-address-space", type=int, help="RLIMIT_AS for jobs, in bytes")
+    run.add_argument(
+        "--max-file-size",
+        type=int,
+        default=DEFAULT_MAX_FILE_BYTES,
+        help=f"RLIMIT_FSIZE for jobs: the largest file a job may write (default {DEFAULT_MAX_FILE_BYTES})",
+    )
     return parser
 
 
@@ -91,12 +99,19 @@ def _enroll(client: GatewayClient, node_id: str, cpu: CpuAttester, gpus: GpuAtte
     return state == "active"
 
 
+def runner_config(arguments: argparse.Namespace) -> RunnerConfig:
+    """The workspace and job limits ``run``'s options ask for."""
+    return RunnerConfig(
+        workspace_base=arguments.workspace,
+        max_address_space_bytes=arguments.max_address_space,
+        max_file_bytes=arguments.max_file_size,
+    )
+
+
 def _run(
     client: GatewayClient, arguments: argparse.Namespace, cpu: CpuAttester, gpus: GpuAttester | None
 ) -> bool:
-    config = RunnerConfig(
-        workspace_base=arguments.workspace, max_address_space_bytes=arguments.max_address_space
-    )
+    config = runner_config(arguments)
     all_completed = True
     while True:
         jobs = [arguments.job] if arguments.job else [job.job_id for job in client.offered_jobs()]
@@ -114,7 +129,7 @@ def _run(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Enrol the node or run jobs, as the arguments say; exit 0 only if everything succeeded."""
-    arguments = _parser().parse_args(argv)
+    arguments = argument_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s ccgate-runner %(levelname)s %(message)s")
     try:
         credential = _read_credential(arguments.credential)
