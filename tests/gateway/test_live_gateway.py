@@ -23,7 +23,7 @@ def _owner(gateway: LiveGateway, admin: str) -> str:
     def run(*args: str) -> dict[str, object]:
         done = ccgate(*args, "--json", env=gateway.env(admin))
         assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)  # type: ignore[no-any-return]
+        return json.loads(done.stdout)  # type: ignore[no-any-return]  # the API's JSON; the test reads the fields it checks
 
     tenant = run("admin", "tenant", "create", "acme")["id"]
     made = run("admin", "principal", "create", str(tenant), "alice", "--role", "owner")

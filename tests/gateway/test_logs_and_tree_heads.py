@@ -3,6 +3,7 @@
 import json
 import logging
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +18,7 @@ from gateway.settings import Settings
 from gateway.storage.schema import LedgerTreeHead
 
 
-def test_a_log_record_made_during_a_request_carries_its_id(tmp_path: object, database_url: str) -> None:
+def test_a_log_record_made_during_a_request_carries_its_id(tmp_path: Path, database_url: str) -> None:
     records: list[logging.LogRecord] = []
 
     class Keep(logging.Handler):
@@ -30,7 +31,7 @@ def test_a_log_record_made_during_a_request_carries_its_id(tmp_path: object, dat
     access.addHandler(handler)
     access.setLevel(logging.INFO)
     try:
-        settings = Settings(data_dir=tmp_path / "data", database_url=SecretStr(database_url))  # type: ignore[operator]
+        settings = Settings(data_dir=tmp_path / "data", database_url=SecretStr(database_url))
         with TestClient(create_app(settings)) as client:
             client.get("/healthz", headers={"X-Request-ID": "trace-42"})
     finally:
@@ -42,11 +43,9 @@ def test_a_log_record_made_during_a_request_carries_its_id(tmp_path: object, dat
 
 
 @pytest.mark.slow
-def test_tree_heads_are_signed_periodically_while_the_ledger_grows(
-    tmp_path: object, database_url: str
-) -> None:
+def test_tree_heads_are_signed_periodically_while_the_ledger_grows(tmp_path: Path, database_url: str) -> None:
     settings = Settings(
-        data_dir=tmp_path / "data",  # type: ignore[operator]
+        data_dir=tmp_path / "data",
         database_url=SecretStr(database_url),
         tree_head_interval_seconds=1,
     )

@@ -23,7 +23,7 @@ from gateway.settings import Mode, Settings
     ],
 )
 def test_production_refuses_insecure_settings(tmp_path: Path, changes: dict[str, object]) -> None:
-    settings = Settings(mode=Mode.PRODUCTION, data_dir=tmp_path, **changes)  # type: ignore[arg-type]
+    settings = Settings(mode=Mode.PRODUCTION, data_dir=tmp_path, **changes)  # type: ignore[arg-type]  # each case overrides different settings fields
     with pytest.raises(ConfigurationError):
         create_app(settings)
 

@@ -86,7 +86,7 @@ class World:
 
     def create_artefact(self, party: Party, name: str, **fields: Any) -> dict[str, Any]:
         body = {"kind": "dataset", "name": name, **fields}
-        return self.ok(self.client.post("/v1/artefacts", json=body, headers=party.as_(Role.OWNER)), 201)  # type: ignore[no-any-return]
+        return self.ok(self.client.post("/v1/artefacts", json=body, headers=party.as_(Role.OWNER)), 201)  # type: ignore[no-any-return]  # the API's JSON; the test reads the fields it checks
 
     def upload(
         self, party: Party, artefact_id: str, version: int, envelope: bytes, *, digest: bool = True
@@ -147,7 +147,7 @@ class World:
             "tee_types": ["simulated"],
             **fields,
         }
-        return self.ok(self.client.post("/v1/jobs", json=body, headers=party.as_(Role.OWNER)), 201)  # type: ignore[no-any-return]
+        return self.ok(self.client.post("/v1/jobs", json=body, headers=party.as_(Role.OWNER)), 201)  # type: ignore[no-any-return]  # the API's JSON; the test reads the fields it checks
 
     # ------------------------------------------------------------ nodes
 
@@ -162,7 +162,7 @@ class World:
             "gpu_serials": serials,
             "gpu_count": len(serials),
         }
-        return self.ok(self.client.post("/v1/nodes", json=body, headers=self.cloud.as_(Role.PROVIDER)), 201)  # type: ignore[no-any-return]
+        return self.ok(self.client.post("/v1/nodes", json=body, headers=self.cloud.as_(Role.PROVIDER)), 201)  # type: ignore[no-any-return]  # the API's JSON; the test reads the fields it checks
 
     def enroll(
         self,

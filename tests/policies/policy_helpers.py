@@ -82,7 +82,7 @@ def snp(**changes: object) -> Change:
 
     def change(request: PolicyInput) -> PolicyInput:
         assert request.result.cpu.snp is not None
-        return with_cpu(request, snp=dataclasses.replace(request.result.cpu.snp, **changes))  # type: ignore[arg-type]
+        return with_cpu(request, snp=dataclasses.replace(request.result.cpu.snp, **changes))  # type: ignore[arg-type]  # the caller names which fields of the claims record to replace
 
     return change
 
@@ -112,7 +112,7 @@ def reported_tcb(**changes: object) -> Change:
 
     def change(request: PolicyInput) -> PolicyInput:
         assert request.result.cpu.snp is not None
-        tcb = dataclasses.replace(request.result.cpu.snp.reported_tcb, **changes)  # type: ignore[arg-type]
+        tcb = dataclasses.replace(request.result.cpu.snp.reported_tcb, **changes)  # type: ignore[arg-type]  # the caller names which fields of the claims record to replace
         return snp(reported_tcb=tcb)(request)
 
     return change

@@ -24,7 +24,7 @@ def _run(eat: Path, *extra: str | Path, nonce: bytes = v.SAMPLE_NONCE) -> tuple[
 def test_the_nvat_sample_is_structurally_sound_but_unverifiable_without_nras_keys() -> None:
     code, verdict = _run(v.nvidia_dir() / EAT, "--at", "2025-06-11T00:35:00Z")
     assert code == 1
-    assert verdict["error"]["code"] == "attestation.token_kid_unknown"  # type: ignore[index]
+    assert verdict["error"]["code"] == "attestation.token_kid_unknown"  # type: ignore[index]  # the CLI's JSON, read as a user's script would
     assert verdict["claims"] == {"submods-digest-match": True, "gpu-count": 1}
 
 
@@ -46,8 +46,8 @@ def test_a_signed_eat_verifies_with_its_jwks_and_prints_each_gpu(tmp_path: Path)
     code, verdict = _run(eat, "--jwks", jwks, "--at", f"{ISSUED:%Y-%m-%dT%H:%M:%SZ}")
     assert code == 0, verdict
     claims = verdict["claims"]
-    assert claims["x-nvidia-overall-att-result"] is True  # type: ignore[index]
-    assert claims["GPU-1"]["measres"] == "success"  # type: ignore[index]
+    assert claims["x-nvidia-overall-att-result"] is True  # type: ignore[index]  # the CLI's JSON, read as a user's script would
+    assert claims["GPU-1"]["measres"] == "success"  # type: ignore[index]  # the CLI's JSON, read as a user's script would
 
 
 @pytest.mark.parametrize(
@@ -69,4 +69,4 @@ def test_a_negative_verdict_another_nonce_or_an_expired_eat_exits_1(
     eat, jwks = _signed(tmp_path, **overall)
     exit_code, verdict = _run(eat, "--jwks", jwks, "--at", at, nonce=nonce)
     assert exit_code == 1
-    assert verdict["error"]["code"] == code  # type: ignore[index]
+    assert verdict["error"]["code"] == code  # type: ignore[index]  # the CLI's JSON, read as a user's script would

@@ -227,7 +227,7 @@ def _bad_tokens(world: World) -> dict[str, tuple[str, str]]:
         _claims(world), Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": real_kid}
     )
     # alg "none" takes no key: that is the attack under test.
-    unsigned = jwt.encode(_claims(world), None, algorithm="none")  # type: ignore[arg-type]
+    unsigned = jwt.encode(_claims(world), None, algorithm="none")  # type: ignore[arg-type]  # alg none takes no key: it is the attack under test
     hmac_with_public = jwt.encode(
         _claims(world),
         "an HMAC secret that is not the gateway key",

@@ -62,7 +62,7 @@ def test_attested_hardware_must_equal_the_registered_hardware(
     world: World, change: dict[str, object], code: str
 ) -> None:
     registered = world.register_node("n", "a1", ["gpu-0", "gpu-1"])
-    response = world.enroll(registered, **change)  # type: ignore[arg-type]
+    response = world.enroll(registered, **change)  # type: ignore[arg-type]  # each case replaces a different enrolment field
     assert response.status_code == 422, response.text
     assert response.json()["code"] == code
     node = world.ok(

@@ -24,7 +24,7 @@ def _upload(
         f"/v1/{collection}", json={"document": document}, headers=world.acme.as_(role)
     )
     assert response.status_code in {200, 201}, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()  # type: ignore[no-any-return]  # the API's JSON; the test reads the fields it checks
 
 
 def test_versions_are_immutable_and_identical_uploads_are_idempotent(world: World) -> None:
