@@ -1,10 +1,10 @@
-"""The seam through which node enrolment Evidence is verified.
+"""The seam through which Evidence is verified, and the gateway's rule on simulated Evidence.
 
 ``EvidenceVerifier`` is what the gateway needs from the Verifier (``attestation``): Evidence, the
 report data it must be bound to, and the gateway's ``now`` → an Attestation Result, or an
-``AttestationError``. The per-TEE verifiers (``attestation.snp``, ``.tdx``, ``.nvidia``,
-``.simulated``) are being built in parallel; until the lead wires them in, the gateway runs with
-``UnavailableEvidenceVerifier``, which refuses every enrolment (fail closed) with a clear code.
+``AttestationError``. ``UnavailableEvidenceVerifier`` stands in when no Verifier is wired in and
+refuses everything (fail closed) with a clear code. ``refuse_simulated`` is the one place enrolment
+and attestation ask whether this gateway accepts the simulated TEE.
 """
 
 from datetime import datetime
@@ -12,7 +12,8 @@ from typing import Protocol
 
 from attestation.evidence import EvidenceBundle
 from attestation.result import AttestationResult
-from gateway.errors import VerifierUnavailableError
+from gateway.errors import SimulatedTeeRefusedError, VerifierUnavailableError
+from gateway.settings import Settings
 
 
 class EvidenceVerifier(Protocol):
@@ -43,3 +44,13 @@ class UnavailableEvidenceVerifier:
         raise VerifierUnavailableError(
             f"no Evidence verifier for {bundle.cpu.tee} is configured on this gateway"
         )
+
+
+def refuse_simulated(simulated: bool, settings: Settings, what: str = "Evidence") -> None:
+    """Refuse simulated ``what`` (Evidence, or a node) on a gateway that does not accept the simulated TEE.
+
+    Raises:
+        SimulatedTeeRefusedError: ``simulated`` is true and the settings do not allow the simulated TEE.
+    """
+    if simulated and not settings.allow_simulated_tee:
+        raise SimulatedTeeRefusedError(f"this gateway does not accept simulated {what}")

@@ -57,11 +57,11 @@ from gateway.errors import (
     NotFoundError,
     SessionKeysInvalidError,
     SessionUnknownError,
-    SimulatedTeeRefusedError,
 )
 from gateway.keyvault import SigningPurpose
 from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
+from gateway.services.evidence_verification import refuse_simulated
 from gateway.services.jobs import active_node, check_attested_requirements, manifest_of
 from gateway.services.refusals import MAX_ID, detail, record_refusal, recording_node_refusals
 from gateway.services.release_commit import CHALLENGE_STATES, ReleaseAttempt, Released, commit_release
@@ -178,11 +178,11 @@ def attest(
     now = ctx.clock.now()
     try:
         bundle = bundle_from_wire(request)
-        if bundle.cpu.tee is TeeType.SIMULATED and not ctx.settings.allow_simulated_tee:
-            raise SimulatedTeeRefusedError("this gateway does not accept simulated Evidence")
+        # Before the Verifier runs, for Evidence that says it is simulated; after it, for a report in a
+        # vendor's format that the simulated vendor signed.
+        refuse_simulated(bundle.cpu.tee is TeeType.SIMULATED, ctx.settings)
         result = ctx.evidence_verifier.verify(bundle, expected_report_data=attempt.report_data, now=now)
-        if result.cpu.simulated and not ctx.settings.allow_simulated_tee:
-            raise SimulatedTeeRefusedError("this gateway does not accept simulated Evidence")
+        refuse_simulated(result.cpu.simulated, ctx.settings)
         match = hardware_match(attempt.node, result)
         if not (match.cpu_id_match and match.gpu_serials_match and match.gpu_count_match):
             raise AttestedHardwareMismatchError(

@@ -33,10 +33,10 @@ from gateway.errors import (
     NotFoundError,
     ProviderNotApprovedError,
     RequestInvalidError,
-    SimulatedTeeRefusedError,
 )
 from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
+from gateway.services.evidence_verification import refuse_simulated
 from gateway.storage.lookups import get_owned
 from gateway.storage.schema import ApiToken, EnrollmentNonce, Node, Tenant
 
@@ -95,8 +95,7 @@ def register_node(ctx: ServiceContext, caller: Caller, request: NewNode) -> Regi
         or len(request.gpu_serials) != request.gpu_count
     ):
         raise RequestInvalidError("gpu_serials must list gpu_count distinct serials")
-    if request.tee_type is TeeType.SIMULATED and not ctx.settings.allow_simulated_tee:
-        raise SimulatedTeeRefusedError("this gateway does not accept simulated nodes")
+    refuse_simulated(request.tee_type is TeeType.SIMULATED, ctx.settings, "nodes")
     with ctx.db.transaction() as session:
         ctx.ledger.lock(session)  # The hardware-claim check below must not race another registration.
         tenant = session.get(Tenant, caller.tenant_id)
@@ -177,8 +176,7 @@ def enroll(ctx: ServiceContext, caller: Caller, node_id: str, nonce: bytes, bund
     if refused is not None:
         raise refused  # After the commit above: a nonce that was presented stays spent.
     try:
-        if bundle.cpu.tee is TeeType.SIMULATED and not ctx.settings.allow_simulated_tee:
-            raise SimulatedTeeRefusedError("this gateway does not accept simulated Evidence")
+        refuse_simulated(bundle.cpu.tee is TeeType.SIMULATED, ctx.settings)
         result = ctx.evidence_verifier.verify(
             bundle, expected_report_data=enrollment_report_data(nonce, node_id), now=ctx.clock.now()
         )
@@ -280,8 +278,7 @@ def _consume(
 
 
 def _check_hardware(ctx: ServiceContext, node: Node, result: AttestationResult) -> None:
-    if result.cpu.simulated and not ctx.settings.allow_simulated_tee:
-        raise SimulatedTeeRefusedError("this gateway does not accept simulated Evidence")
+    refuse_simulated(result.cpu.simulated, ctx.settings)
     if str(result.cpu.tee) != node.tee_type:
         raise HardwareMismatchError(f"the node registered {node.tee_type}, the Evidence is {result.cpu.tee}")
     if result.cpu.hardware_id.lower() != node.cpu_id.lower():

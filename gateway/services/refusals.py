@@ -36,7 +36,7 @@ MAX_ID = 64
 Describe = Callable[[Session], tuple[str | None, dict[str, JsonValue]]]
 
 
-def record_refusal(ctx: ServiceContext, refusal: GatewayError | Exception, describe: Describe) -> None:
+def record_refusal(ctx: ServiceContext, refusal: Exception, describe: Describe) -> None:
     """Append an ``evidence.rejected`` entry for ``refusal`` in its own transaction; never raises."""
     code = str(getattr(refusal, "code", "gateway.error"))
     try:
