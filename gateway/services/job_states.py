@@ -15,6 +15,7 @@ from gateway.domain import JobState
 from gateway.errors import JobStateError
 from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
+from gateway.storage.release_rows import JobRow
 from gateway.storage.schema import Job
 
 ALLOWED: Final[dict[JobState, frozenset[JobState]]] = {
@@ -33,9 +34,18 @@ ALLOWED: Final[dict[JobState, frozenset[JobState]]] = {
 
 
 def transition(
-    ctx: ServiceContext, session: Session, job: Job, to: JobState, reason: str, *, code: str | None = None
+    ctx: ServiceContext,
+    session: Session,
+    job: Job | JobRow,
+    to: JobState,
+    reason: str,
+    *,
+    code: str | None = None,
 ) -> None:
     """Move ``job`` to ``to`` and record it in the ledger, inside the caller's transaction.
+
+    An ORM ``Job`` is written at the transaction's flush; the release path's ``JobRow`` by
+    ``release_rows.save_job_state``, which its caller runs after the last transition.
 
     Raises:
         JobStateError: the state machine does not allow the change.

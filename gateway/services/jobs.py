@@ -28,7 +28,9 @@ from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
 from gateway.services.job_states import transition
 from gateway.services.refusals import recording_node_refusals
+from gateway.storage import release_rows
 from gateway.storage.lookups import get_owned
+from gateway.storage.release_rows import JobRow, NodeRow, ProviderRow
 from gateway.storage.schema import Artefact, ArtefactVersion, Job, JobInput, Node, Tenant
 
 TeeName = Literal["snp", "tdx", "simulated"]
@@ -53,7 +55,7 @@ class NewJob:
     target_node: str | None = None
 
 
-def manifest_of(job: Job) -> JobManifest:
+def manifest_of(job: Job | JobRow) -> JobManifest:
     """The job's manifest, parsed from the canonical JSON stored at submission."""
     return JobManifest.model_validate_json(job.manifest)
 
@@ -201,7 +203,7 @@ def cancel_job(ctx: ServiceContext, caller: Caller, job_id: str) -> Job:
         return job
 
 
-def _offered_to(node: Node, provider: Tenant, job: Job) -> bool:
+def _offered_to(node: NodeRow, provider: ProviderRow, job: Job) -> bool:
     manifest = manifest_of(job)
     requirements = manifest.requirements
     if job.target_node is not None and job.target_node != node.id:
@@ -284,19 +286,20 @@ def claim_job(ctx: ServiceContext, caller: Caller, job_id: str) -> Job:
         return job
 
 
-def active_node(session: Session, caller: Caller) -> tuple[Node, Tenant]:
+def active_node(session: Session, caller: Caller) -> tuple[NodeRow, ProviderRow]:
     """The calling node and its provider, refusing a node that is not active.
 
     Raises:
         NotFoundError: the caller is not a node credential of an existing node.
         NodeNotActiveError: the node is pending, quarantined or revoked.
     """
-    node = session.get(Node, caller.subject)
+    connection = session.connection()
+    node = release_rows.node(connection, caller.subject)
     if not caller.is_node or node is None or node.tenant_id != caller.tenant_id:
         raise NotFoundError("node", caller.subject)
     if node.state != NodeState.ACTIVE:
         raise NodeNotActiveError(f"node {node.id} is {node.state}")
-    provider = session.get(Tenant, node.tenant_id)
+    provider = release_rows.provider(connection, node.tenant_id)
     if provider is None:
         raise NotFoundError("provider", node.tenant_id)
     return node, provider

@@ -66,12 +66,8 @@ from gateway.services.jobs import active_node, check_attested_requirements, mani
 from gateway.services.refusals import MAX_ID, detail, record_refusal, recording_node_refusals
 from gateway.services.release_commit import CHALLENGE_STATES, ReleaseAttempt, Released, commit_release
 from gateway.services.release_decisions import decide, hardware_match
-from gateway.storage.schema import (
-    AttestationSession,
-    Job,
-    Node,
-    Tenant,
-)
+from gateway.storage import release_rows as rows
+from gateway.storage.schema import AttestationSession, Job
 
 #: The size of an X25519 and of an Ed25519 public key.
 PUBLIC_KEY_SIZE = 32
@@ -98,7 +94,8 @@ def issue_challenge(ctx: ServiceContext, caller: Caller, job_id: str) -> IssuedC
     """
     with ctx.db.transaction() as session:
         node, _provider = active_node(session, caller)
-        job = session.get(Job, job_id)
+        connection = session.connection()
+        job = rows.job(connection, job_id)
         if job is None or job.node_id != node.id:
             raise NotFoundError("job", job_id)
         if job.state not in CHALLENGE_STATES:
@@ -106,22 +103,25 @@ def issue_challenge(ctx: ServiceContext, caller: Caller, job_id: str) -> IssuedC
         nonce = secrets.token_bytes(32)
         now = ctx.clock.now()
         expires = now + timedelta(seconds=ctx.settings.attestation_nonce_ttl_seconds)
-        row = AttestationSession(
-            id=new_id("ses"),
-            job_id=job.id,
-            node_id=node.id,
-            nonce=nonce.hex(),
-            issued_at=now,
-            expires_at=expires,
+        session_id = new_id("ses")
+        rows.insert_session(
+            connection,
+            {
+                "id": session_id,
+                "job_id": job.id,
+                "node_id": node.id,
+                "nonce": nonce.hex(),
+                "issued_at": now,
+                "expires_at": expires,
+            },
         )
-        session.add(row)
         ctx.ledger.append(
             session,
             EventKind.SESSION_ISSUED,
             job.tenant_id,
-            {"job": job.id, "node": node.id, "session": row.id, "expires_at": expires.isoformat()},
+            {"job": job.id, "node": node.id, "session": session_id, "expires_at": expires.isoformat()},
         )
-        return IssuedChallenge(row.id, nonce, expires, manifest_of(job))
+        return IssuedChallenge(session_id, nonce, expires, manifest_of(job))
 
 
 def bundle_from_wire(request: AttestationRequest) -> EvidenceBundle:
@@ -140,10 +140,10 @@ def bundle_from_wire(request: AttestationRequest) -> EvidenceBundle:
 class _Attempt:
     """What was established about one attestation before any key moves."""
 
-    attestation: AttestationSession
-    job: Job
-    node: Node
-    provider: Tenant
+    attestation: rows.SessionRow
+    job: rows.JobRow
+    node: rows.NodeRow
+    provider: rows.ProviderRow
     keys: BoundKeys
     report_data: bytes
 
@@ -228,17 +228,19 @@ def _consume(ctx: ServiceContext, caller: Caller, job_id: str, request: Attestat
     refusal: GatewayError | None = None
     with ctx.db.transaction() as session:
         node, provider = active_node(session, caller)
-        row = session.get(AttestationSession, request.session_id, with_for_update=True)
+        connection = session.connection()
+        row = rows.attestation_session(connection, request.session_id, lock=True)
         if row is None or row.job_id != job_id or row.node_id != node.id:
             raise SessionUnknownError("the gateway issued no such session to this node for this job")
-        job = session.get(Job, job_id)
+        job = rows.job(connection, job_id)
         if job is None:
             raise NotFoundError("job", job_id)
         now = ctx.clock.now()
+        changes: dict[str, object] = {}
         if row.consumed_at is not None:
             refusal = NonceReusedError("this session's nonce was used already; ask for a new challenge")
         else:
-            row.consumed_at = now
+            changes["consumed_at"] = now
             if row.expires_at <= now:
                 refusal = NonceExpiredError("this session's nonce expired; ask for a new challenge")
             elif job.state not in CHALLENGE_STATES:
@@ -250,13 +252,15 @@ def _consume(ctx: ServiceContext, caller: Caller, job_id: str, request: Attestat
                 f"public keys are {PUBLIC_KEY_SIZE} bytes; got X25519 {len(x25519)}, Ed25519 {len(ed25519)}"
             )
         if refusal is not None:
-            row.outcome = row.outcome or refusal.code
+            changes["outcome"] = row.outcome or refusal.code
             ctx.ledger.append(
                 session,
                 EventKind.EVIDENCE_REJECTED,
                 job.tenant_id,
                 {"job": job_id, "node": node.id, "session": row.id, "stage": "session", "code": refusal.code},
             )
+        if changes:
+            rows.update_session(connection, row.id, changes)
         outcome = refusal or _Attempt(
             row, job, node, provider, BoundKeys(x25519=x25519, ed25519=ed25519), b""
         )

@@ -20,6 +20,7 @@ from gateway.domain import DocumentKind
 from gateway.errors import NotFoundError
 from gateway.services.policy_validation import ValidatedDocument
 from gateway.settings import Mode
+from gateway.storage.release_rows import ArtefactRow
 from gateway.storage.schema import Artefact, PolicyDocument, TenantBaseline
 from policies import (
     CompiledPolicy,
@@ -149,7 +150,11 @@ class PolicyLibrary:
 
     def baseline(self, session: Session, tenant: str, sets: Mapping[str, ReferenceSet]) -> CompiledPolicy:
         """The tenant's baseline, or the bundled baseline of the gateway's mode when none is set."""
-        chosen = session.get(TenantBaseline, tenant)
+        chosen = session.execute(
+            select(TenantBaseline.policy_name, TenantBaseline.policy_version).where(
+                TenantBaseline.tenant_id == tenant
+            )
+        ).one_or_none()
         if chosen is None:
             name = "production" if self._mode is Mode.PRODUCTION else "development"
             return self._compiled(f"bundled:{name}", sets, lambda s: load_baseline(name, tuple(s.values())))
@@ -157,7 +162,7 @@ class PolicyLibrary:
         return self._compiled(document.digest, sets, lambda s: _compile(document, s))
 
     def artefact_policy(
-        self, session: Session, artefact: Artefact, sets: Mapping[str, ReferenceSet]
+        self, session: Session, artefact: Artefact | ArtefactRow, sets: Mapping[str, ReferenceSet]
     ) -> CompiledPolicy | None:
         """The release policy the artefact pins (name, version and digest), or None when it has none."""
         if artefact.policy_name is None or artefact.policy_version is None:

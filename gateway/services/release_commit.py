@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from attestation.result import AttestationResult
@@ -34,16 +34,8 @@ from gateway.services.context import ServiceContext
 from gateway.services.job_states import transition
 from gateway.services.jobs import manifest_of
 from gateway.services.release_decisions import ArtefactDecision
-from gateway.storage.schema import (
-    Artefact,
-    ArtefactVersion,
-    AttestationSession,
-    Job,
-    JobInput,
-    Node,
-    Release,
-    ReleaseCount,
-)
+from gateway.storage import release_rows as rows
+from gateway.storage.release_rows import ArtefactRow, InputRow, JobRow, NodeRow, SessionRow, VersionRow
 
 CHALLENGE_STATES = frozenset({JobState.ASSIGNED, JobState.ATTESTED, JobState.RELEASED})
 
@@ -64,21 +56,21 @@ class ReleaseAttempt:
 class Released:
     """What the committed transaction released: versions (for their sealed keys) and the session token."""
 
-    versions: list[tuple[ArtefactVersion, str]]
+    versions: list[tuple[VersionRow, str]]
     session_token: str
 
 
 def reload(
-    session: Session, job_id: str, node_id: str, session_id: str
-) -> tuple[Job, Node, AttestationSession]:
-    """The rows a release is about, read in ``session``.
+    connection: Connection, job_id: str, node_id: str, session_id: str
+) -> tuple[JobRow, NodeRow, SessionRow]:
+    """The rows a release is about, read in the transaction of ``connection``.
 
     Raises:
         NotFoundError: one of them is gone (cannot happen while foreign keys hold).
     """
-    job = session.get(Job, job_id)
-    node = session.get(Node, node_id)
-    attestation = session.get(AttestationSession, session_id)
+    job = rows.job(connection, job_id)
+    node = rows.node(connection, node_id)
+    attestation = rows.attestation_session(connection, session_id)
     if job is None or node is None or attestation is None:
         raise NotFoundError("attestation", session_id)
     return job, node, attestation
@@ -101,29 +93,17 @@ def commit_release(  # noqa: PLR0917 - the attempt, its result, decisions, token
     refusal: GatewayError
     with ctx.db.transaction() as session:
         ctx.ledger.lock(session)
-        job, node, attestation = reload(session, attempt.job_id, attempt.node_id, attempt.session_id)
+        connection = session.connection()
+        job, node, _attestation = reload(connection, attempt.job_id, attempt.node_id, attempt.session_id)
         if node.state != NodeState.ACTIVE:
             refusal = NodeNotActiveError(f"node {node.id} became {node.state} before the release")
         elif job.state not in CHALLENGE_STATES:
             refusal = JobStateError(f"job {job.id} became {job.state} before the release")
         else:
-            inputs = list(
-                session.scalars(
-                    select(JobInput).where(JobInput.job_id == job.id).order_by(JobInput.artefact_id)
-                )
-            )
-            artefacts = {
-                i.artefact_id: session.get(Artefact, i.artefact_id, with_for_update=True) for i in inputs
-            }
-            counted = {
-                row.artefact_id
-                for row in session.scalars(select(ReleaseCount).where(ReleaseCount.job_id == job.id))
-            }
-            # Every read happens before the first write, so the transaction flushes once, at commit,
-            # instead of before each read (autoflush), which would rewrite the ledger state each time.
-            versions = {
-                i.artefact_id: session.get(ArtefactVersion, (i.artefact_id, i.version)) for i in inputs
-            }
+            inputs = rows.job_inputs(connection, job.id)
+            artefacts = rows.artefacts(connection, [i.artefact_id for i in inputs], lock=True)
+            counted = rows.counted_artefacts(connection, job.id)
+            versions = rows.input_versions(connection, job.id)
             hard = _hard_limits(inputs, artefacts, counted, now)
             denied = hard or _policy_refusal(decisions)
             thumbprint = hashlib.sha256(attempt.keys.x25519).hexdigest()
@@ -134,18 +114,18 @@ def commit_release(  # noqa: PLR0917 - the attempt, its result, decisions, token
                     session,
                     attempt,
                     job,
-                    attestation,
                     (inputs, artefacts, versions),
                     counted,
                     decisions,
                     token,
                     now,
                 )
-            attestation.outcome = denied.code
+            rows.update_session(connection, attempt.session_id, {"outcome": denied.code})
             transition(ctx, session, job, JobState.REJECTED, "release refused", code=denied.code)
+            rows.save_job_state(connection, job)
             refusal = denied
         if not isinstance(refusal, ReleaseRefusedError):
-            attestation.outcome = refusal.code
+            rows.update_session(connection, attempt.session_id, {"outcome": refusal.code})
             ctx.ledger.append(
                 session,
                 EventKind.EVIDENCE_REJECTED,
@@ -162,13 +142,13 @@ def commit_release(  # noqa: PLR0917 - the attempt, its result, decisions, token
 
 
 def _hard_limits(
-    inputs: list[JobInput], artefacts: dict[str, Artefact | None], counted: set[str], now: datetime
+    inputs: list[InputRow], artefacts: dict[str, ArtefactRow], counted: set[str], now: datetime
 ) -> ReleaseRefusedError | None:
     """The relying party's own limits, before any policy: expiry, retirement, release maximum."""
     expired: dict[str, tuple[str, ...]] = {}
     limited: dict[str, tuple[str, ...]] = {}
     for job_input in inputs:
-        artefact = artefacts[job_input.artefact_id]
+        artefact = artefacts.get(job_input.artefact_id)
         if (
             artefact is None
             or artefact.state == ArtefactState.RETIRED
@@ -209,7 +189,7 @@ def _record_decisions(  # noqa: PLR0917 - one ledger entry per input, with every
     ctx: ServiceContext,
     session: Session,
     attempt: ReleaseAttempt,
-    inputs: list[JobInput],
+    inputs: list[InputRow],
     result: AttestationResult,
     decisions: list[ArtefactDecision],
     token_id: str,
@@ -219,6 +199,7 @@ def _record_decisions(  # noqa: PLR0917 - one ledger entry per input, with every
     gpu_serials = [gpu.ueid for gpu in result.gpus]
     by_artefact = {item.artefact.id: item for item in decisions}
     allowed = refusal is None
+    releases = []
     for job_input in inputs:
         item = by_artefact.get(job_input.artefact_id)
         if refusal is not None and job_input.artefact_id in refusal.denied:
@@ -248,53 +229,54 @@ def _record_decisions(  # noqa: PLR0917 - one ledger entry per input, with every
                 "gpu_serials": gpu_serials,
             },
         )
-        session.add(
-            Release(
-                id=new_id("rel"),
-                job_id=attempt.job_id,
-                artefact_id=job_input.artefact_id,
-                version=job_input.version,
-                session_id=attempt.session_id,
-                node_id=attempt.node_id,
-                provider_id=attempt.provider_id,
-                decision="allow" if allowed else "deny",
-                reasons=list(reasons) or ([] if refusal is None else [refusal.code]),
-                failures=_failures(item),
-                evidence_digest=result.evidence_digest,
-                token_id=token_id,
-                policy_digests=digests,
-                sealed_to=thumbprint if allowed else None,
-                gpu_serials=gpu_serials,
-                ledger_index=entry.index,
-                decided_at=ctx.clock.now(),
-            )
+        releases.append(
+            {
+                "id": new_id("rel"),
+                "job_id": attempt.job_id,
+                "artefact_id": job_input.artefact_id,
+                "version": job_input.version,
+                "session_id": attempt.session_id,
+                "node_id": attempt.node_id,
+                "provider_id": attempt.provider_id,
+                "decision": "allow" if allowed else "deny",
+                "reasons": list(reasons) or ([] if refusal is None else [refusal.code]),
+                "failures": _failures(item),
+                "evidence_digest": result.evidence_digest,
+                "token_id": token_id,
+                "policy_digests": digests,
+                "sealed_to": thumbprint if allowed else None,
+                "gpu_serials": gpu_serials,
+                "ledger_index": entry.index,
+                "decided_at": ctx.clock.now(),
+            }
         )
+    rows.insert_releases(session.connection(), releases)
 
 
 def _release(  # noqa: PLR0917 - the committed release of every input, in one transaction.
     ctx: ServiceContext,
     session: Session,
     attempt: ReleaseAttempt,
-    job: Job,
-    attestation: AttestationSession,
-    rows: tuple[list[JobInput], dict[str, Artefact | None], dict[str, ArtefactVersion | None]],
+    job: JobRow,
+    stored: tuple[list[InputRow], dict[str, ArtefactRow], dict[str, VersionRow]],
     counted: set[str],
     decisions: list[ArtefactDecision],
     token: tuple[str, str],
     now: datetime,
 ) -> Released:
-    inputs, artefacts, stored_versions = rows
+    inputs, artefacts, stored_versions = stored
     attestation_token, token_id = token
+    connection = session.connection()
     thumbprint = hashlib.sha256(attempt.keys.x25519).hexdigest()
     digests = {item.artefact.id: list(item.policy_digests) for item in decisions}
-    versions: list[tuple[ArtefactVersion, str]] = []
+    versions: list[tuple[VersionRow, str]] = []
     for job_input in inputs:
-        artefact = artefacts[job_input.artefact_id]
-        assert artefact is not None  # _hard_limits refused a missing artefact.
+        artefact = artefacts[job_input.artefact_id]  # _hard_limits refused a missing artefact.
+        release_count = artefact.release_count
         if artefact.id not in counted:
-            session.add(ReleaseCount(artefact_id=artefact.id, job_id=job.id, counted_at=now))
-            artefact.release_count += 1
-        version = stored_versions[artefact.id]
+            rows.count_release(connection, artefact.id, job.id, now)
+            release_count += 1
+        version = stored_versions.get(artefact.id)
         if version is None or version.sealed_key is None or version.kek_id is None:
             raise NotFoundError("artefact version", f"{artefact.id}/{job_input.version}")
         versions.append((version, artefact.id))
@@ -312,17 +294,24 @@ def _release(  # noqa: PLR0917 - the committed release of every input, in one tr
                 "sealed_to": thumbprint,
                 "token_id": token_id,
                 "policy_digests": digests.get(artefact.id, []),
-                "release_count": artefact.release_count,
+                "release_count": release_count,
             },
         )
-    attestation.outcome = "released"
-    attestation.x25519 = attempt.keys.x25519.hex()
-    attestation.ed25519 = attempt.keys.ed25519.hex()
-    attestation.token_id = token_id
-    attestation.attestation_token = attestation_token
+    rows.update_session(
+        connection,
+        attempt.session_id,
+        {
+            "outcome": "released",
+            "x25519": attempt.keys.x25519.hex(),
+            "ed25519": attempt.keys.ed25519.hex(),
+            "token_id": token_id,
+            "attestation_token": attestation_token,
+        },
+    )
     if job.state != JobState.ATTESTED:
         transition(ctx, session, job, JobState.ATTESTED, f"Evidence verified in session {attempt.session_id}")
     transition(ctx, session, job, JobState.RELEASED, f"keys released in session {attempt.session_id}")
+    rows.save_job_state(connection, job)
     ttl = timedelta(seconds=manifest_of(job).max_runtime_seconds + ctx.settings.session_grace_seconds)
     issued = ctx.tokens.issue(session, attempt.session_id, attempt.provider_id, [Role.SESSION], ttl)
     return Released(versions, issued.token)

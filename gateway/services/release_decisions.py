@@ -11,12 +11,13 @@ is not counted twice) and the session's issue time. An artefact without a releas
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from attestation.result import AttestationResult
 from gateway.services.context import ServiceContext
-from gateway.storage.schema import Artefact, AttestationSession, Job, JobInput, Node, ReleaseCount, Tenant
+from gateway.storage import release_rows as rows
+from gateway.storage.release_rows import ArtefactRow, InputRow, JobRow, NodeRow, ProviderRow, SessionRow
+from gateway.storage.schema import Node
 from policies import (
     ArtefactContext,
     ArtefactKind,
@@ -42,8 +43,8 @@ MISSING_POLICY = "policy.artefact_policy_missing"
 class ArtefactDecision:
     """The effective decision for one input of the job."""
 
-    artefact: Artefact
-    job_input: JobInput
+    artefact: ArtefactRow
+    job_input: InputRow
     decision: Decision | None
     reasons: tuple[str, ...]
 
@@ -58,7 +59,7 @@ class ArtefactDecision:
         return () if self.decision is None else tuple(policy.digest for policy in self.decision.policies)
 
 
-def hardware_match(node: Node, result: AttestationResult) -> RegisteredHardware:
+def hardware_match(node: Node | NodeRow, result: AttestationResult) -> RegisteredHardware:
     """Compare the attested CPU and GPUs with the node's registration."""
     attested = sorted(gpu.ueid.lower() for gpu in result.gpus)
     registered = sorted(serial.lower() for serial in node.gpu_serials)
@@ -69,7 +70,7 @@ def hardware_match(node: Node, result: AttestationResult) -> RegisteredHardware:
     )
 
 
-def _kyc(provider: Tenant) -> KycStatus:
+def _kyc(provider: ProviderRow) -> KycStatus:
     try:
         return KycStatus(provider.kyc_status or "pending")
     except ValueError:
@@ -79,10 +80,10 @@ def _kyc(provider: Tenant) -> KycStatus:
 def decide(  # noqa: PLR0917 - everything a release decision is about, in one call.
     ctx: ServiceContext,
     session: Session,
-    job: Job,
-    node: Node,
-    provider: Tenant,
-    attestation: AttestationSession,
+    job: JobRow,
+    node: NodeRow,
+    provider: ProviderRow,
+    attestation: SessionRow,
     result: AttestationResult,
     now: datetime,
 ) -> list[ArtefactDecision]:
@@ -91,18 +92,11 @@ def decide(  # noqa: PLR0917 - everything a release decision is about, in one ca
     baseline = ctx.policy_library.baseline(session, job.tenant_id, sets)
     registered = hardware_match(node, result)
     decisions = []
-    inputs = list(
-        session.scalars(select(JobInput).where(JobInput.job_id == job.id).order_by(JobInput.artefact_id))
-    )
+    connection = session.connection()
+    inputs = rows.job_inputs(connection, job.id)
     ids = [job_input.artefact_id for job_input in inputs]
-    artefacts = {row.id: row for row in session.scalars(select(Artefact).where(Artefact.id.in_(ids)))}
-    other_jobs: dict[str, int] = dict(
-        session.execute(
-            select(ReleaseCount.artefact_id, func.count())
-            .where(ReleaseCount.artefact_id.in_(ids), ReleaseCount.job_id != job.id)
-            .group_by(ReleaseCount.artefact_id)
-        ).all()
-    )
+    artefacts = rows.artefacts(connection, ids)
+    other_jobs = rows.releases_to_other_jobs(connection, ids, job.id)
     for job_input in inputs:
         artefact = artefacts[job_input.artefact_id]  # JobInput has a foreign key to it.
         others = other_jobs.get(artefact.id, 0)

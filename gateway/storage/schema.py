@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -326,3 +327,8 @@ class ReleaseCount(Base):
     artefact_id: Mapped[str] = mapped_column(ForeignKey("artefacts.id"), primary_key=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
     counted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+def core_table(model: type[Base]) -> Table:
+    """The Core ``Table`` of a mapped class, for the hot paths that write with Core statements."""
+    return Base.metadata.tables[str(model.__tablename__)]
