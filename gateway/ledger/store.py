@@ -58,8 +58,10 @@ class LedgerSigner(Protocol):
 
 _LOCKED_STATE = "ccgate.ledger_state"
 
+_STATE: Final = core_table(LedgerState)
+_LOCK_STATE: Final = select(_STATE.c.size, _STATE.c.peaks).where(_STATE.c.id == STATE_ROW).with_for_update()
 _INSERT_ENTRY: Final = insert(core_table(LedgerEntry))
-_UPDATE_STATE: Final = update(core_table(LedgerState)).where(core_table(LedgerState).c.id == STATE_ROW)
+_UPDATE_STATE: Final = update(_STATE).where(_STATE.c.id == STATE_ROW)
 
 
 @dataclass(slots=True)
@@ -123,9 +125,8 @@ class Ledger:
         cached = session.info.get(_LOCKED_STATE)
         if isinstance(cached, _LockedState):
             return cached
-        row = session.execute(
-            select(LedgerState.size, LedgerState.peaks).where(LedgerState.id == STATE_ROW).with_for_update()
-        ).one_or_none()
+        # Through the session: rows it holds pending are flushed first, as before any query.
+        row = session.execute(_LOCK_STATE).one_or_none()
         if row is None:
             raise LedgerError("the ledger state row is missing; run `ccgate db upgrade`")
         state = _LockedState(row.size, [bytes.fromhex(peak) for peak in row.peaks])

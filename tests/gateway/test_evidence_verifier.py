@@ -9,6 +9,7 @@ import pytest
 
 from attestation.errors import (
     CollateralMissingError,
+    EvidenceMalformedError,
     NonceMismatchError,
     ReportDataMismatchError,
     SimulatedEvidenceRefusedError,
@@ -105,3 +106,21 @@ def test_real_gpu_evidence_needs_nvidia_roots_in_the_store(tmp_path: Path) -> No
     )
     with pytest.raises(CollateralMissingError):
         StoreEvidenceVerifier(store).verify(bundle, expected_report_data=report[0x50:0x90], now=NOW)
+
+
+def test_the_first_failing_gpu_in_evidence_order_is_reported(site: SimulatedSite, tmp_path: Path) -> None:
+    # GPUs are verified in slices on two threads (GPU 1 on the pool's, GPU 2 on the caller's); the
+    # refusal must still name the first bad GPU of the Evidence, not whichever thread failed first.
+    report_data = os.urandom(64)
+    good = _bundle(site, report_data)
+    wrong_nonce = GpuEvidence(GpuArch.HOPPER, *site.node.gpus[1].collect(os.urandom(32)))
+    truncated = GpuEvidence(GpuArch.HOPPER, good.gpus[2].report[:40], good.gpus[2].certificate_chain)
+    bundle = EvidenceBundle(good.cpu, (good.gpus[0], wrong_nonce, truncated))
+    with pytest.raises(NonceMismatchError):
+        _simulating(site, tmp_path).verify(bundle, expected_report_data=report_data, now=NOW)
+    with pytest.raises(EvidenceMalformedError):
+        _simulating(site, tmp_path).verify(
+            EvidenceBundle(good.cpu, (good.gpus[0], good.gpus[1], truncated)),
+            expected_report_data=report_data,
+            now=NOW,
+        )
