@@ -12,7 +12,8 @@ appends seven entries, and the ORM's unit of work cost more per entry than hashi
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
@@ -66,10 +67,14 @@ _UPDATE_STATE: Final = update(_STATE).where(_STATE.c.id == STATE_ROW)
 
 @dataclass(slots=True)
 class _LockedState:
-    """The ledger state row as this transaction holds it locked: size and compact-range peaks."""
+    """The ledger state row as this transaction holds it locked: size and compact-range peaks.
+
+    ``pending`` holds the entries of a ``batched`` block not yet written (None outside one).
+    """
 
     size: int
     peaks: list[bytes]
+    pending: list[dict[str, object]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,26 +155,55 @@ class Ledger:
         leaf = entry_leaf_hash(document)
         compact.append(leaf)
         head = self._sign(compact.size, compact.root(), now)
-        # The transaction's own connection: the entry and the state are written in the caller's
-        # transaction, so a rollback takes them back with the state change they record.
-        connection = session.connection()
-        connection.execute(
-            _INSERT_ENTRY,
-            {
-                "idx": compact.size - 1,
-                "kind": str(kind),
-                "tenant_id": tenant,
-                "entry": canonical_json(document).decode("utf-8"),
-                "leaf_hash": leaf.hex(),
-                "tree_head": json.dumps(head.as_json(), sort_keys=True),
-            },
-        )
-        connection.execute(
-            _UPDATE_STATE, {"size": compact.size, "peaks": [peak.hex() for peak in compact.peaks]}
-        )
+        row = {
+            "idx": compact.size - 1,
+            "kind": str(kind),
+            "tenant_id": tenant,
+            "entry": canonical_json(document).decode("utf-8"),
+            "leaf_hash": leaf.hex(),
+            "tree_head": json.dumps(head.as_json(), sort_keys=True),
+        }
+        if state.pending is None:
+            self._write(session, [row], compact)
+        else:
+            state.pending.append(row)
         state.size = compact.size
         state.peaks = list(compact.peaks)
         return AppendedEntry(compact.size - 1, head)
+
+    @contextmanager
+    def batched(self, session: Session) -> Iterator[None]:
+        """Take the append lock now, and write the block's appends together when it ends.
+
+        The entries are computed, hashed and signed at each ``append`` as usual (their indexes and
+        tree heads are returned at once); the rows reach the database in one multi-row INSERT and
+        one state UPDATE when the block exits normally, still inside the caller's transaction. A
+        block that raises writes nothing, and the caller's transaction rolls back.
+
+        Raises:
+            LedgerError: the ledger state row is missing (the database was not migrated).
+        """
+        state = self._locked_state(session)
+        if state.pending is not None:
+            yield  # Already batching: the outer block writes.
+            return
+        state.pending = []
+        try:
+            yield
+            if state.pending:
+                self._write(session, state.pending, CompactRange(state.size, list(state.peaks)))
+        finally:
+            state.pending = None
+
+    @staticmethod
+    def _write(session: Session, rows: list[dict[str, object]], compact: CompactRange) -> None:
+        # The transaction's own connection: the entries and the state are written in the caller's
+        # transaction, so a rollback takes them back with the state change they record.
+        connection = session.connection()
+        connection.execute(_INSERT_ENTRY, rows)
+        connection.execute(
+            _UPDATE_STATE, {"size": compact.size, "peaks": [peak.hex() for peak in compact.peaks]}
+        )
 
     def size(self, session: Session) -> int:
         """How many entries the ledger holds."""

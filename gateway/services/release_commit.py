@@ -91,8 +91,8 @@ def commit_release(  # noqa: PLR0917 - the attempt, its result, decisions, token
         ArtefactExpiredError, ReleaseLimitError, PolicyDeniedError: nothing was released (recorded).
     """
     refusal: GatewayError
-    with ctx.db.transaction() as session:
-        ctx.ledger.lock(session)
+    # The ledger lock is taken first and held to the commit; the block's entries are written together.
+    with ctx.db.transaction() as session, ctx.ledger.batched(session):
         connection = session.connection()
         job, node, _attestation = reload(connection, attempt.job_id, attempt.node_id, attempt.session_id)
         if node.state != NodeState.ACTIVE:

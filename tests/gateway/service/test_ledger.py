@@ -3,12 +3,12 @@
 import json
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from gateway.domain import Role
 from gateway.ledger.audit import audit_export
 from gateway.ledger.merkle import verify_consistency, verify_inclusion
-from gateway.ledger.records import TreeHead, entry_leaf_hash
+from gateway.ledger.records import EventKind, TreeHead, entry_leaf_hash
 from gateway.storage.schema import Artefact, LedgerEntry, LedgerState
 from tests.gateway.world import World
 
@@ -154,3 +154,40 @@ def test_a_recorded_leaf_hash_that_was_edited_is_named_too(world: World) -> None
     assert audit_export(export).bad_indexes() == [2]
     row = export["entries"][2]
     assert entry_leaf_hash(row["entry"]).hex() != row["leaf_hash"]
+
+
+def _size(world: World) -> int:
+    with world.services.db.read() as session:
+        return world.services.ledger.size(session)
+
+
+def test_a_batched_block_writes_its_entries_together_and_they_verify(world: World) -> None:
+    before = _size(world)
+    with world.services.db.transaction() as session, world.services.ledger.batched(session):
+        first = world.services.ledger.append(session, EventKind.SESSION_ISSUED, None, {"n": 1})
+        with world.services.ledger.batched(session):  # Nested: the outer block writes.
+            second = world.services.ledger.append(session, EventKind.SESSION_ISSUED, None, {"n": 2})
+        # Nothing is written until the block ends; the indexes are known at once.
+        assert session.scalar(select(func.count()).select_from(LedgerEntry)) == before
+        assert (first.index, second.index) == (before, before + 1)
+    assert _size(world) == before + 2
+    export = world.ok(world.client.get("/v1/ledger/export", headers=world.admin.as_(Role.ADMIN)))
+    assert audit_export(export).ok
+    assert [row["entry"]["data"] for row in export["entries"][before:]] == [{"n": 1}, {"n": 2}]
+    assert export["entries"][before + 1]["tree_head"]["size"] == second.tree_head.size == before + 2
+
+
+def test_a_batched_block_that_raises_writes_nothing(world: World) -> None:
+    before = _size(world)
+
+    def failing_change() -> None:
+        with world.services.db.transaction() as session, world.services.ledger.batched(session):
+            world.services.ledger.append(session, EventKind.SESSION_ISSUED, None, {"n": 1})
+            raise RuntimeError("the state change failed")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
+    assert _size(world) == before
+    with world.services.db.transaction() as session:
+        entry = world.services.ledger.append(session, EventKind.SESSION_ISSUED, None, {"n": 2})
+    assert entry.index == before
