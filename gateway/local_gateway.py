@@ -39,6 +39,7 @@ class LocalGateway:
     admin_token: str
     data_dir: Path
     log: Path
+    pid: int
 
 
 def _environment(data_dir: Path, settings: Mapping[str, str]) -> dict[str, str]:
@@ -92,7 +93,7 @@ def local_gateway(
         )
     try:
         _wait_ready(url, server, log)
-        yield LocalGateway(url, admin_token, data_dir, log)
+        yield LocalGateway(url, admin_token, data_dir, log, server.pid)
     finally:
         server.terminate()
         try:

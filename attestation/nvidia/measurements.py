@@ -75,6 +75,22 @@ def compare_measurements(rim: RimDocument, report: SpdmMeasurementReport, *, ski
     return Comparison(tuple(mismatches), tuple(compared), tuple(skipped))
 
 
+def _compare(
+    verified: VerifiedRim,
+    report: SpdmMeasurementReport,
+    skip_nvdec0: bool,
+    memo: BoundedMemo[tuple[bytes, bytes, bool], Comparison] | None,
+) -> Comparison:
+    if memo is None:
+        return compare_measurements(verified.document, report, skip_nvdec0=skip_nvdec0)
+    key = (report.measurements_key, verified.digest, skip_nvdec0)
+    comparison = memo.get(key)
+    if comparison is None:
+        comparison = compare_measurements(verified.document, report, skip_nvdec0=skip_nvdec0)
+        memo.put(key, comparison)
+    return comparison
+
+
 def index_conflicts(driver: RimDocument, vbios: RimDocument) -> tuple[int, ...]:
     """RIM indexes that both the driver and the VBIOS RIM mark active (they must be disjoint)."""
     driver_active = {golden.index for golden in driver.active}
@@ -106,8 +122,12 @@ def select_rim(
     now: datetime,
     rims: BoundedMemo[tuple[bytes, bytes], VerifiedRim],
     links: BoundedMemo[tuple[bytes, bytes], bool],
+    comparisons: BoundedMemo[tuple[bytes, bytes, bool], Comparison] | None = None,
 ) -> RimSelection:
     """Verify every candidate for ``rim_id`` and choose the one to judge the report by.
+
+    ``comparisons`` memoises a comparison by the report's measurements, the RIM document and the
+    NVDEC0 rule: it depends on nothing else.
 
     Raises:
         RimMissingError: there is no candidate for the id.
@@ -125,7 +145,7 @@ def select_rim(
         except AttestationError as exc:
             errors.append(exc)
             continue
-        comparison = compare_measurements(verified.document, report, skip_nvdec0=skip_nvdec0)
+        comparison = _compare(verified, report, skip_nvdec0, comparisons)
         match = versions_equal(verified.document.colloquial_version, report_version)
         selections.append(RimSelection(rim_id, verified, expiration, comparison, match))
     if not selections:

@@ -11,7 +11,7 @@ with ``xml:*`` attributes are refused (the latter because C14N 1.0 and 1.1 diffe
 ``*-rim-schema-validated`` claims mean here (ccgate does not ship the ISO SWID XSD).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -44,11 +44,17 @@ class RimDocument:
     product: str
     manufacturer_id: str
     measurements: tuple[GoldenMeasurement, ...]
+    # Derived once: a cached RIM is compared with every report of its GPUs.
+    _active: tuple[GoldenMeasurement, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        active = tuple(measurement for measurement in self.measurements if measurement.active)
+        object.__setattr__(self, "_active", active)
 
     @property
     def active(self) -> tuple[GoldenMeasurement, ...]:
         """The measurements the RIM asks to compare."""
-        return tuple(measurement for measurement in self.measurements if measurement.active)
+        return self._active
 
 
 def parse_rim_xml(document: bytes) -> "etree._Element":

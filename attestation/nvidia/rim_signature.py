@@ -62,6 +62,7 @@ class VerifiedRim:
 
     document: RimDocument
     chain: tuple[x509.Certificate, ...]
+    digest: bytes  # SHA-256 of the document's bytes: what its comparisons are memoised under.
 
 
 def _ds(element: "etree._Element", tag: str) -> "etree._Element":
@@ -205,7 +206,7 @@ def verify_rim(
             expired_error=RimExpiredError,
             require_ca=True,
         )
-        verified = VerifiedRim(rim, chain)
+        verified = VerifiedRim(rim, chain, key[0])
         rims.put(key, verified)
         return verified, expiration
     # A cached RIM verified once; only the validity periods depend on ``now``.

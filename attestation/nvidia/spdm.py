@@ -14,8 +14,9 @@ are REJECTED (not ignored): the signature covers exactly the parsed length, and 
 length fields disagree with its size is not the report the device signed.
 """
 
+import hashlib
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from attestation.nvidia.errors import (
@@ -25,6 +26,7 @@ from attestation.nvidia.errors import (
     SpdmTrailingBytesError,
     SpdmVersionError,
 )
+from attestation.nvidia.memo import BoundedMemo
 from attestation.nvidia.wire import ByteReader
 
 
@@ -90,13 +92,28 @@ class SpdmMeasurementReport:
     opaque_data: bytes
     signature: bytes
     signed_bytes: bytes
+    # Derived from ``blocks``: every golden value of two RIMs is looked up here, per GPU per release.
+    _digests: dict[int, bytes] = field(init=False, repr=False, compare=False)
+    _measurements_key: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        digests: dict[int, bytes] = {}
+        for block in self.blocks:
+            digests.setdefault(block.index, block.digest)
+        object.__setattr__(self, "_digests", digests)
+        described = b"".join(
+            bytes((block.index & 0xFF, block.value_type & 0xFF)) + block.digest for block in self.blocks
+        )
+        object.__setattr__(self, "_measurements_key", hashlib.sha256(described).digest())
 
     def digest_at(self, spdm_index: int) -> bytes | None:
         """The digest of block ``spdm_index`` (1-based, as in SPDM), or None when the report has none."""
-        for block in self.blocks:
-            if block.index == spdm_index:
-                return block.digest
-        return None
+        return self._digests.get(spdm_index)
+
+    @property
+    def measurements_key(self) -> bytes:
+        """SHA-256 over the blocks (index, type, digest): what a comparison with a RIM depends on."""
+        return self._measurements_key
 
 
 def _expect(actual: int, expected: int, field: Field, error: type[SpdmVersionError | SpdmCodeError]) -> None:
@@ -194,8 +211,14 @@ def _parse_record(
     return blocks
 
 
-def parse_measurement_report(report: bytes) -> SpdmMeasurementReport:
+def parse_measurement_report(
+    report: bytes, *, records: BoundedMemo[bytes, tuple[MeasurementBlock, ...]] | None = None
+) -> SpdmMeasurementReport:
     """Parse an NVIDIA GPU attestation report (request + response) with strict bounds.
+
+    ``records`` memoises the measurement record's blocks by the SHA-256 of the record (and its
+    block count): a GPU reports the same measurements on every attestation, only the nonces and the
+    signature change.
 
     Raises:
         SpdmVersionError: a message is not SPDM 1.1.
@@ -220,7 +243,15 @@ def parse_measurement_report(report: bytes) -> SpdmMeasurementReport:
         )
     number_of_blocks = reader.uint(NUMBER_OF_BLOCKS.size, NUMBER_OF_BLOCKS.name)
     record_length = reader.uint(MEASUREMENT_RECORD_LENGTH.size, MEASUREMENT_RECORD_LENGTH.name)
-    blocks = _parse_record(reader.take(record_length, "MeasurementRecord"), number_of_blocks)
+    record = reader.take(record_length, "MeasurementRecord")
+    if records is None:
+        blocks = _parse_record(record, number_of_blocks)
+    else:
+        key = hashlib.sha256(number_of_blocks.to_bytes(1, "big") + record).digest()
+        cached = records.get(key)
+        blocks = cached if cached is not None else _parse_record(record, number_of_blocks)
+        if cached is None:
+            records.put(key, blocks)
     responder_nonce = reader.take(NONCE.size, "response " + NONCE.name)
     opaque_length = reader.uint(OPAQUE_LENGTH.size, OPAQUE_LENGTH.name)
     opaque_data = reader.take(opaque_length, "OpaqueData")

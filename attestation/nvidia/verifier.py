@@ -15,6 +15,7 @@ established, under NVIDIA's claim names. Measurement and version mismatches are 
 callers that want one verdict.
 """
 
+import hashlib
 import hmac
 from datetime import datetime
 
@@ -141,8 +142,12 @@ def _verify(
 ) -> GpuClaims:
     anchors = collateral.anchors
     progress.add(arch=evidence.arch, simulated=anchors.simulated)
-    report = parse_measurement_report(evidence.report)
-    opaque = _parse_opaque(report.opaque_data)
+    report = parse_measurement_report(evidence.report, records=cache.records)
+    opaque_key = hashlib.sha256(report.opaque_data).digest()
+    opaque = cache.opaque.get(opaque_key)
+    if opaque is None:
+        opaque = _parse_opaque(report.opaque_data)
+        cache.opaque.put(opaque_key, opaque)
     nvdec0_states = {STATUS_ENABLED: True, STATUS_DISABLED: False}
     nvdec0 = None if opaque.nvdec0_status is None else nvdec0_states.get(opaque.nvdec0_status)
     progress.add(
@@ -198,6 +203,7 @@ def _verify(
                 now=now,
                 rims=cache.rims,
                 links=cache.links,
+                comparisons=cache.comparisons,
             )
         except AttestationError as exc:
             progress.add(**_rim_failure_claims(prefix, exc))

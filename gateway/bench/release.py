@@ -73,6 +73,23 @@ class ReleaseBenchReport:
     refused: int = 0
     workers: int = 1
     ledger_entries: int = 0
+    gateway_cpu_seconds: float | None = None
+    load_cpu_seconds: float = 0.0
+
+    def cpu_ms_per_release(self, seconds: float | None) -> float | None:
+        """CPU time per completed release, in milliseconds (None when it could not be measured)."""
+        if seconds is None or not self.full_seconds:
+            return None
+        return seconds / len(self.full_seconds) * 1000
+
+    @property
+    def cpu_bound_ceiling(self) -> float | None:
+        """Releases per second this machine's cores could give at the measured CPU cost per release."""
+        gateway = self.cpu_ms_per_release(self.gateway_cpu_seconds)
+        load = self.cpu_ms_per_release(self.load_cpu_seconds)
+        if gateway is None or load is None or gateway + load <= 0:
+            return None
+        return (os.cpu_count() or 1) * 1000 / (gateway + load)
 
     @property
     def per_second(self) -> float:
@@ -85,6 +102,40 @@ class ReleaseBenchReport:
         if len(seconds) < 2:
             return seconds[0] * 1000 if seconds else 0.0
         return statistics.quantiles(seconds, n=100, method="inclusive")[q - 1] * 1000
+
+
+def process_tree_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` and its descendants so far (Linux ``/proc``; else None).
+
+    ``ccgate serve --workers N`` runs its workers as child processes, so the whole tree is counted.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    try:
+        entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as stat:
+                # The command name (field 2) may hold spaces; the fields after its ")" are fixed.
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # A process that exited meanwhile.
+        stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    if pid not in stats:
+        return None
+    tree, total = {pid}, 0.0
+    grew = True
+    while grew:
+        grew = False
+        for child, (parent, _cpu) in stats.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    for member in tree:
+        total += stats[member][1]
+    return total
 
 
 def _populate(
@@ -211,10 +262,15 @@ def run_release_bench(
             try:
                 for job in jobs[:WARMUP]:
                     _release(client, site.node, job)
+                gateway_cpu, load_cpu = process_tree_cpu_seconds(gateway.pid), time.process_time()
                 started = time.perf_counter()
                 with ThreadPoolExecutor(max_workers=concurrency) as pool:
                     outcomes = list(pool.map(lambda job: _release(client, site.node, job), jobs[WARMUP:]))
                 report.wall_seconds = time.perf_counter() - started
+                report.load_cpu_seconds = time.process_time() - load_cpu
+                gateway_after = process_tree_cpu_seconds(gateway.pid)
+                if gateway_cpu is not None and gateway_after is not None:
+                    report.gateway_cpu_seconds = gateway_after - gateway_cpu
             finally:
                 client.close()
             # A benchmark of a ledger that does not verify measures nothing: audit it after the run.

@@ -1,5 +1,6 @@
 """``ccgate bench …``: each prints ccgate's numbers next to the reference they are judged against."""
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -236,6 +237,14 @@ def transfer(
         stdout.print(f"note: {note}")
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _shown(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 @app.command("release")
 def release(
     releases: Annotated[int, typer.Option("--releases", min=1, help="Timed releases.")] = 300,
@@ -261,6 +270,9 @@ def release(
         "full_p99_ms": round(report.percentile(report.full_seconds, 99), 2),
         "attest_p50_ms": round(report.percentile(report.attest_seconds, 50), 2),
         "attest_p99_ms": round(report.percentile(report.attest_seconds, 99), 2),
+        "gateway_cpu_ms_per_release": _rounded(report.cpu_ms_per_release(report.gateway_cpu_seconds)),
+        "load_generator_cpu_ms_per_release": _rounded(report.cpu_ms_per_release(report.load_cpu_seconds)),
+        "cpu_bound_ceiling_per_second": _rounded(report.cpu_bound_ceiling),
     }
     if as_json:
         print_json(numbers)
@@ -277,6 +289,15 @@ def release(
     table.add_row("full release p99 (ms)", f"{numbers['full_p99_ms']:.2f}", "")
     table.add_row("attestation request p50 (ms)", f"{numbers['attest_p50_ms']:.2f}", "")
     table.add_row("attestation request p99 (ms)", f"{numbers['attest_p99_ms']:.2f}", "")
+    table.add_row("gateway CPU per release (ms)", _shown(numbers["gateway_cpu_ms_per_release"]), "")
+    table.add_row(
+        "load generator CPU per release (ms)", _shown(numbers["load_generator_cpu_ms_per_release"]), ""
+    )
+    table.add_row(
+        f"CPU-bound ceiling on {os.cpu_count()} cores (releases/s)",
+        _shown(numbers["cpu_bound_ceiling_per_second"]),
+        "",
+    )
     stdout.print(table)
     stdout.print(
         "a full release = challenge + Evidence (made by the load generator) + attestation, as runners see it",

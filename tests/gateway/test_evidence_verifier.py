@@ -1,5 +1,6 @@
 """The gateway Verifier dispatch: simulated nodes under explicit simulated trust, real SNP from the store."""
 
+import dataclasses
 import os
 import warnings
 from datetime import UTC, datetime
@@ -15,8 +16,10 @@ from attestation.errors import (
     SimulatedEvidenceRefusedError,
 )
 from attestation.evidence import CpuEvidence, EvidenceBundle, GpuArch, GpuEvidence, TeeType
+from attestation.nvidia.errors import RimMissingError
 from attestation.simulated.roots import SimulatedTeeWarning
 from enclave_runner.protocol.binding import gpu_nonce
+from enclave_runner.protocol.simulated.gpu import SimulatedGpu
 from gateway.collateral.importer import import_collateral
 from gateway.collateral.store import CollateralStore
 from gateway.evidence_verifier import SimulationTrust, StoreEvidenceVerifier
@@ -124,3 +127,30 @@ def test_the_first_failing_gpu_in_evidence_order_is_reported(site: SimulatedSite
             expected_report_data=report_data,
             now=NOW,
         )
+
+
+def test_a_warm_verifier_still_sees_changed_measurements_and_opaque_data(
+    site: SimulatedSite, tmp_path: Path
+) -> None:
+    # Parsed records, opaque data and RIM comparisons are memoised by content: a GPU that reports
+    # other measurements or another driver after the memos are warm is judged on what it reports.
+    verifier = _simulating(site, tmp_path)
+    report_data = os.urandom(64)
+    warm = verifier.verify(_bundle(site, report_data), expected_report_data=report_data, now=NOW)
+    assert warm.gpus[1].measres == "success"
+    gpu = site.node.gpus[1]
+
+    def with_gpu_1(changed: SimulatedGpu) -> tuple[EvidenceBundle, bytes]:
+        report_data = os.urandom(64)
+        good = _bundle(site, report_data)
+        other = GpuEvidence(GpuArch.HOPPER, *changed.collect(gpu_nonce(report_data)))
+        return EvidenceBundle(good.cpu, (good.gpus[0], other, good.gpus[2])), report_data
+
+    flipped = tuple(bytes([m[0] ^ 1]) + m[1:] if any(m) else m for m in gpu.measurements)
+    bundle, report_data = with_gpu_1(dataclasses.replace(gpu, measurements=flipped))
+    result = verifier.verify(bundle, expected_report_data=report_data, now=NOW)
+    assert [claims.measres for claims in result.gpus] == ["success", "fail", "success"]
+    # Another driver version in the opaque data names another driver RIM, which the site lacks.
+    bundle, report_data = with_gpu_1(dataclasses.replace(gpu, driver_version="999.01"))
+    with pytest.raises(RimMissingError, match=r"999\.01"):
+        verifier.verify(bundle, expected_report_data=report_data, now=NOW)
