@@ -65,6 +65,8 @@ class SimulatedGpu:
     project_sku_mod: str = ""
     nvdec0_status: int = NVDEC0_DISABLED
     fwid: bytes | None = None
+    # Laid out once: what a GPU reports besides its measurements does not change between reports.
+    _opaque: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Refuse material a real GPU could not have.
@@ -94,6 +96,7 @@ class SimulatedGpu:
             raise SimulatedDeviceError(f"the NVDEC0 status is one byte, got {self.nvdec0_status}")
         if self.fwid is not None and len(self.fwid) != FWID_SIZE:
             raise SimulatedDeviceError(f"an FWID is {FWID_SIZE} bytes, got {len(self.fwid)}")
+        object.__setattr__(self, "_opaque", opaque_data(self.opaque_fields()))
 
     def opaque_fields(self) -> list[tuple[OpaqueField, bytes]]:
         """The opaque fields this GPU reports, in the order real Hopper reports list them."""
@@ -132,7 +135,7 @@ class SimulatedGpu:
         if responder_nonce is None:
             responder_nonce = secrets.token_bytes(NONCE_SIZE)
         unsigned = get_measurements_request(nonce) + measurements_response_unsigned(
-            self.measurements, responder_nonce, opaque_data(self.opaque_fields())
+            self.measurements, responder_nonce, self._opaque
         )
         r, s = decode_dss_signature(self.leaf_private_key.sign(unsigned, ec.ECDSA(hashes.SHA384())))
         half = SIGNATURE_SIZE // 2
