@@ -421,6 +421,16 @@ class AttestedHardwareMismatchError(SessionError):
     code = "node.hardware_mismatch"
 
 
+class AttestationSimulatedRefusedError(GatewayError):
+    """Simulated Evidence posted for a release, on a gateway that does not accept the simulated TEE.
+
+    The enrolment refusal has its own code (``enrollment.simulated_refused``): an owner reading the
+    ledger sees at which step simulated hardware was turned away.
+    """
+
+    code = "attestation.simulated_refused"
+
+
 class RequirementsUnmetError(SessionError):
     """The Attestation Result does not meet the job's requirements (TEE type, GPU count or architecture).
 

@@ -47,6 +47,7 @@ STATUS_OF: Final[Mapping[type[Exception], tuple[int, str]]] = {
     errors.DepositError: (422, "Deposit refused"),
     errors.DepositKekError: (409, "Key-encryption key not current"),
     errors.EnrollmentError: (422, "Enrolment refused"),
+    errors.AttestationSimulatedRefusedError: (422, "Simulated TEE refused"),
     errors.VerifierUnavailableError: (503, "Verifier unavailable"),
     errors.SessionError: (403, "Attestation session refused"),
     errors.ReleaseRefusedError: (403, "Release refused"),

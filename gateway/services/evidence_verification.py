@@ -12,7 +12,7 @@ from typing import Protocol
 
 from attestation.evidence import EvidenceBundle
 from attestation.result import AttestationResult
-from gateway.errors import SimulatedTeeRefusedError, VerifierUnavailableError
+from gateway.errors import GatewayError, SimulatedTeeRefusedError, VerifierUnavailableError
 from gateway.settings import Settings
 
 
@@ -46,11 +46,19 @@ class UnavailableEvidenceVerifier:
         )
 
 
-def refuse_simulated(simulated: bool, settings: Settings, what: str = "Evidence") -> None:
+def refuse_simulated(
+    simulated: bool,
+    settings: Settings,
+    what: str = "Evidence",
+    refusal: type[GatewayError] = SimulatedTeeRefusedError,
+) -> None:
     """Refuse simulated ``what`` (Evidence, or a node) on a gateway that does not accept the simulated TEE.
 
+    ``refusal`` names the step: enrolment (the default) or a release's attestation.
+
     Raises:
-        SimulatedTeeRefusedError: ``simulated`` is true and the settings do not allow the simulated TEE.
+        SimulatedTeeRefusedError: (or ``refusal``) ``simulated`` is true and the settings do not
+            allow the simulated TEE.
     """
     if simulated and not settings.allow_simulated_tee:
-        raise SimulatedTeeRefusedError(f"this gateway does not accept simulated {what}")
+        raise refusal(f"this gateway does not accept simulated {what}")

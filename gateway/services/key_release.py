@@ -48,6 +48,7 @@ from enclave_runner.protocol.sealing import SealContext
 from gateway.auth.permissions import Caller
 from gateway.domain import new_id
 from gateway.errors import (
+    AttestationSimulatedRefusedError,
     AttestedHardwareMismatchError,
     GatewayError,
     JobStateError,
@@ -164,7 +165,7 @@ def attest(
         NodeNotActiveError: the node is not active (now, or by the time the decision commits).
         NotFoundError: no such job on this node.
         JobStateError: the job is not waiting for an attestation.
-        SimulatedTeeRefusedError: simulated Evidence on a gateway that refuses it.
+        AttestationSimulatedRefusedError: simulated Evidence on a gateway that refuses it.
         attestation.errors.AttestationError: the Evidence does not verify.
         AttestedHardwareMismatchError: the attested hardware is not the registered one.
         RequirementsUnmetError: the attested TEE type or GPUs are not what the job requires.
@@ -180,9 +181,11 @@ def attest(
         bundle = bundle_from_wire(request)
         # Before the Verifier runs, for Evidence that says it is simulated; after it, for a report in a
         # vendor's format that the simulated vendor signed.
-        refuse_simulated(bundle.cpu.tee is TeeType.SIMULATED, ctx.settings)
+        refuse_simulated(
+            bundle.cpu.tee is TeeType.SIMULATED, ctx.settings, refusal=AttestationSimulatedRefusedError
+        )
         result = ctx.evidence_verifier.verify(bundle, expected_report_data=attempt.report_data, now=now)
-        refuse_simulated(result.cpu.simulated, ctx.settings)
+        refuse_simulated(result.cpu.simulated, ctx.settings, refusal=AttestationSimulatedRefusedError)
         match = hardware_match(attempt.node, result)
         if not (match.cpu_id_match and match.gpu_serials_match and match.gpu_count_match):
             raise AttestedHardwareMismatchError(

@@ -113,7 +113,8 @@ class FakeEvidenceVerifier:
         return AttestationResult(
             cpu=CpuClaims(
                 tee=tee,
-                simulated=tee is TeeType.SIMULATED,
+                # A vendor-format report the simulated vendor signed verifies as simulated hardware.
+                simulated=tee is TeeType.SIMULATED or bool(cpu.get("simulated_vendor", False)),
                 debug=False,
                 measurement="00" * 48,
                 report_data=expected_report_data.hex(),

@@ -93,13 +93,19 @@ class FakeRunner:
         tee: TeeType = TeeType.SIMULATED,
         keys_from: "FakeRunner | None" = None,
         raw_keys: tuple[bytes, bytes] | None = None,
+        simulated_vendor: bool = False,
     ) -> Response:
         """Post Evidence for ``challenge``; each keyword replaces one honest value with an attack."""
         data = bound if bound is not None else self.bound(challenge)
         nonce = gpu_nonce_value if gpu_nonce_value is not None else gpu_nonce(data)
-        cpu = json.dumps(
-            {"tee": str(tee), "chip_id": cpu_id or self.cpu_id, "report_data": data.hex()}
-        ).encode()
+        cpu_report: dict[str, Any] = {
+            "tee": str(tee),
+            "chip_id": cpu_id or self.cpu_id,
+            "report_data": data.hex(),
+        }
+        if simulated_vendor:
+            cpu_report["simulated_vendor"] = True
+        cpu = json.dumps(cpu_report).encode()
         gpus = tuple(
             GpuEvidence(GpuArch.HOPPER, json.dumps({"ueid": ueid, "nonce": nonce.hex()}).encode(), b"chain")
             for ueid in (self.serials if serials is None else serials)

@@ -362,14 +362,38 @@ def test_simulated_evidence_is_refused_by_a_production_gateway(production_world:
     runner.claim(job["id"])
     challenge = runner.challenge(job["id"])
     verified = world.verifier.calls
-    _refused(runner.attest(job["id"], challenge, tee=TeeType.SIMULATED), "enrollment.simulated_refused")
+    _refused(runner.attest(job["id"], challenge, tee=TeeType.SIMULATED), "attestation.simulated_refused")
     assert world.verifier.calls == verified
     [(tenant, entry)] = _rejections(world, job["id"])
     assert tenant == world.acme.tenant_id
-    assert entry["code"] == "enrollment.simulated_refused"
+    assert entry["code"] == "attestation.simulated_refused"
     assert entry["session"] == challenge["session_id"]
     assert entry["stage"] == "evidence"
     _nothing_released(world, job["id"])
+
+
+def test_a_vendor_format_report_from_the_simulated_vendor_is_refused_after_verification(
+    production_world: World,
+) -> None:
+    # The report says SNP, so the first check lets it through to the Verifier; what the Verifier
+    # establishes (simulated hardware) is refused on a production gateway before any decision.
+    world = production_world
+    runner = FakeRunner.enrolled(world, "snp-node-2", "c0ffee56", ["g-56"], tee=TeeType.SNP)
+    dataset, _ = _dataset(world, "production-2")
+    job = world.submit_job(world.acme, [dataset["id"]], _model(world)["id"], gpu_count=1, tee_types=["snp"])
+    runner.claim(job["id"])
+    challenge = runner.challenge(job["id"])
+    verified = world.verifier.calls
+    response = runner.attest(job["id"], challenge, tee=TeeType.SNP, simulated_vendor=True)
+    _refused(response, "attestation.simulated_refused")
+    assert response.status_code == 422
+    assert world.verifier.calls == verified + 1
+    [(_tenant, entry)] = _rejections(world, job["id"])
+    assert entry["code"] == "attestation.simulated_refused"
+    assert entry["stage"] == "evidence"
+    _nothing_released(world, job["id"])
+    # The nonce was spent: the same session cannot be tried again with other Evidence.
+    _refused(runner.attest(job["id"], challenge, tee=TeeType.SNP), "session.nonce_reused")
     assert _ledger(world, "release.decided") == []
 
 
