@@ -54,7 +54,9 @@ class EventKind(StrEnum):
     JOB_SUBMITTED = "job.submitted"
     JOB_STATE_CHANGED = "job.state_changed"
     SESSION_ISSUED = "session.issued"
-    EVIDENCE_REJECTED = "evidence.rejected"
+    EVIDENCE_REJECTED = "evidence.rejected"  # An attestation refused (session, Evidence or release step).
+    NODE_REFUSED = "node.refused"  # A claim or challenge by a node that is not active.
+    RUNNER_REFUSED = "runner.refused"  # A session token's download, result or failure report refused.
     RELEASE_DECIDED = "release.decided"
     KEY_RELEASED = "key.released"
     RESULT_STORED = "result.stored"

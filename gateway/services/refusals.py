@@ -36,13 +36,19 @@ MAX_ID = 64
 Describe = Callable[[Session], tuple[str | None, dict[str, JsonValue]]]
 
 
-def record_refusal(ctx: ServiceContext, refusal: Exception, describe: Describe) -> None:
-    """Append an ``evidence.rejected`` entry for ``refusal`` in its own transaction; never raises."""
+def record_refusal(
+    ctx: ServiceContext,
+    refusal: Exception,
+    describe: Describe,
+    kind: EventKind = EventKind.EVIDENCE_REJECTED,
+) -> None:
+    """Append a ``kind`` entry (``evidence.rejected`` unless told) for ``refusal`` in its own
+    transaction; never raises."""
     code = str(getattr(refusal, "code", "gateway.error"))
     try:
         with ctx.db.transaction() as session:
             tenant, data = describe(session)
-            ctx.ledger.append(session, EventKind.EVIDENCE_REJECTED, tenant, {**data, "code": code})
+            ctx.ledger.append(session, kind, tenant, {**data, "code": code})
     except Exception as exc:  # noqa: BLE001 - whatever broke, the refusal itself must stand.
         log.error("could not record the refusal %s in the ledger: %s", code, type(exc).__name__)
 
@@ -77,4 +83,4 @@ def record_node_refusal(
 ) -> None:
     """Ledger a node's refused claim or challenge (a quarantined or revoked node) in its provider's view."""
     data: dict[str, JsonValue] = {"job": job_id[:MAX_ID], "node": caller.subject, "stage": stage}
-    record_refusal(ctx, exc, lambda _session: (caller.tenant_id, data))
+    record_refusal(ctx, exc, lambda _session: (caller.tenant_id, data), EventKind.NODE_REFUSED)

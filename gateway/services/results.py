@@ -95,7 +95,7 @@ def _record_refusal(  # noqa: PLR0917 - who asked, for what, at which step, and 
             "detail": detail(exc),
         }
 
-    record_refusal(ctx, exc, describe)
+    record_refusal(ctx, exc, describe, EventKind.RUNNER_REFUSED)
 
 
 def open_input(ctx: ServiceContext, caller: Caller, job_id: str, artefact_id: str) -> InputBlob:

@@ -63,11 +63,13 @@ def _ledger(world: World, kind: str) -> list[dict[str, Any]]:
         return [json.loads(row.entry)["data"] for row in rows]
 
 
-def _rejections(world: World, job_id: str) -> list[tuple[str | None, dict[str, Any]]]:
-    """The ``evidence.rejected`` entries about ``job_id``: (tenant, data)."""
+def _rejections(
+    world: World, job_id: str, kind: str = "evidence.rejected"
+) -> list[tuple[str | None, dict[str, Any]]]:
+    """The ``kind`` entries (refused attestations unless told) about ``job_id``: (tenant, data)."""
     return [
         (tenant, data)
-        for tenant, data in world.ledger("evidence.rejected")
+        for tenant, data in world.ledger(kind)
         if job_id in {data.get("job"), data.get("requested_job")}
     ]
 
@@ -275,7 +277,8 @@ def test_a_quarantined_node_cannot_claim_or_challenge_and_both_refusals_are_reco
         world.client.post(f"/v1/jobs/{claimed['id']}/challenge", headers=runner.headers), "node.not_active"
     )
     for job, stage in ((open_job, "claim"), (claimed, "challenge")):
-        assert _rejections(world, job["id"]) == [
+        assert _rejections(world, job["id"]) == []  # Not an attestation: a node's own refusal.
+        assert _rejections(world, job["id"], "node.refused") == [
             (
                 world.cloud.tenant_id,
                 {"job": job["id"], "node": runner.node_id, "stage": stage, "code": "node.not_active"},
@@ -520,13 +523,15 @@ def test_a_session_token_reaches_only_its_own_job(world: World, runner: FakeRunn
         == 404
     )
     # Both attempts are recorded against the token's job, naming the job asked for, never the token.
-    refusals = [entry for _tenant, entry in _rejections(world, job["id"]) if entry["stage"] == "download"]
+    refusals = [
+        e for _tenant, e in _rejections(world, job["id"], "runner.refused") if e["stage"] == "download"
+    ]
     assert [(e["job"], e["requested_job"], e["artefact"], e["code"]) for e in refusals] == [
         (job["id"], other["id"], other_dataset["id"], "resource.not_found"),
         (job["id"], job["id"], other_dataset["id"], "resource.not_found"),
     ]
     assert all(e["session"] and e["node"] == runner.node_id for e in refusals)
-    assert released["session_token"] not in json.dumps(_ledger(world, "evidence.rejected"))
+    assert released["session_token"] not in json.dumps(_ledger(world, "runner.refused"))
     _nothing_released(world, other["id"])
     # And it is no API token: it cannot list artefacts or call the runner's node routes.
     assert world.client.get("/v1/artefacts", headers=token).status_code == 403

@@ -97,11 +97,11 @@ class Released:
         )
 
     def refusals(self) -> list[tuple[str | None, dict[str, Any]]]:
-        """The ``evidence.rejected`` ledger entries recorded against this session: (tenant, data)."""
+        """The ``runner.refused`` ledger entries recorded against this session: (tenant, data)."""
         return [
             (tenant, data)
-            for tenant, data in self.world.ledger("evidence.rejected")
-            if data.get("session") == self.challenge["session_id"] and data.get("stage") != "session"
+            for tenant, data in self.world.ledger("runner.refused")
+            if data.get("session") == self.challenge["session_id"]
         ]
 
     def assert_refusal_recorded(self, code: str, requested_job: str | None = None) -> dict[str, Any]:
