@@ -356,7 +356,17 @@ def test_a_release_whose_decisions_cannot_be_recorded_is_not_made(world: World, 
     _refused(runner.attest(job["id"], challenge), "session.nonce_reused")
 
 
-def test_simulated_evidence_is_refused_by_a_production_gateway(production_world: World) -> None:
+@pytest.mark.parametrize(
+    ("tee", "simulated_vendor", "verifier_runs"),
+    [(TeeType.SIMULATED, False, 0), (TeeType.SNP, True, 1)],
+    ids=["evidence-says-simulated", "snp-report-from-the-simulated-vendor"],
+)
+def test_simulated_evidence_is_refused_by_a_production_gateway(
+    production_world: World, tee: TeeType, simulated_vendor: bool, verifier_runs: int
+) -> None:
+    # Evidence that says it is simulated is refused before the Verifier runs; a report in a vendor's
+    # format passes that first check, and what the Verifier establishes (simulated hardware) is
+    # refused after it, before any decision.
     world = production_world
     assert not world.services.settings.allow_simulated_tee
     runner = FakeRunner.enrolled(world, "snp-node", "c0ffee55", ["g-55"], tee=TeeType.SNP)
@@ -365,34 +375,14 @@ def test_simulated_evidence_is_refused_by_a_production_gateway(production_world:
     runner.claim(job["id"])
     challenge = runner.challenge(job["id"])
     verified = world.verifier.calls
-    _refused(runner.attest(job["id"], challenge, tee=TeeType.SIMULATED), "attestation.simulated_refused")
-    assert world.verifier.calls == verified
+    response = runner.attest(job["id"], challenge, tee=tee, simulated_vendor=simulated_vendor)
+    _refused(response, "attestation.simulated_refused")
+    assert response.status_code == 422
+    assert world.verifier.calls == verified + verifier_runs
     [(tenant, entry)] = _rejections(world, job["id"])
     assert tenant == world.acme.tenant_id
     assert entry["code"] == "attestation.simulated_refused"
     assert entry["session"] == challenge["session_id"]
-    assert entry["stage"] == "evidence"
-    _nothing_released(world, job["id"])
-
-
-def test_a_vendor_format_report_from_the_simulated_vendor_is_refused_after_verification(
-    production_world: World,
-) -> None:
-    # The report says SNP, so the first check lets it through to the Verifier; what the Verifier
-    # establishes (simulated hardware) is refused on a production gateway before any decision.
-    world = production_world
-    runner = FakeRunner.enrolled(world, "snp-node-2", "c0ffee56", ["g-56"], tee=TeeType.SNP)
-    dataset, _ = _dataset(world, "production-2")
-    job = world.submit_job(world.acme, [dataset["id"]], _model(world)["id"], gpu_count=1, tee_types=["snp"])
-    runner.claim(job["id"])
-    challenge = runner.challenge(job["id"])
-    verified = world.verifier.calls
-    response = runner.attest(job["id"], challenge, tee=TeeType.SNP, simulated_vendor=True)
-    _refused(response, "attestation.simulated_refused")
-    assert response.status_code == 422
-    assert world.verifier.calls == verified + 1
-    [(_tenant, entry)] = _rejections(world, job["id"])
-    assert entry["code"] == "attestation.simulated_refused"
     assert entry["stage"] == "evidence"
     _nothing_released(world, job["id"])
     # The nonce was spent: the same session cannot be tried again with other Evidence.
