@@ -38,7 +38,7 @@ from attestation.snp.certificates import common_name, load_amd_certificate, prod
 from attestation.tdx import verify_tdx_quote
 from attestation.tdx.quote import parse_quote
 from enclave_runner.protocol.binding import gpu_nonce
-from gateway.collateral.loaders import StoreRims, load_snp_collateral, load_tdx_collateral
+from gateway.collateral.loaders import StoreOcsp, StoreRims, load_snp_collateral, load_tdx_collateral
 from gateway.collateral.store import CollateralStore, ItemKind
 
 GPU_VERIFY_THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -167,7 +167,9 @@ class StoreEvidenceVerifier:
             if self._simulation is None:
                 raise SimulatedEvidenceRefusedError("this gateway does not accept simulated Evidence")
             return NvidiaCollateral(self._simulation.nvidia, self._simulation.rims)
-        return NvidiaCollateral(self._real_nvidia_anchors(), StoreRims(self._store), self._ocsp_responses())
+        return NvidiaCollateral(
+            self._real_nvidia_anchors(), StoreRims(self._store), ocsp_by_serial=StoreOcsp(self._store)
+        )
 
     def _real_nvidia_anchors(self) -> NvidiaTrustAnchors:
         if self._nvidia is None:
@@ -177,15 +179,6 @@ class StoreEvidenceVerifier:
                 raise CollateralMissingError("the collateral store has no NVIDIA device or RIM root")
             self._nvidia = nvidia_trust_anchors(device, rim)
         return self._nvidia
-
-    def _ocsp_responses(self) -> tuple[bytes, ...]:
-        responses = []
-        for item in self._store.items():
-            if item.kind is ItemKind.NVIDIA_OCSP:
-                data = self._store.get(item.kind, item.key)
-                if data is not None:
-                    responses.append(data)
-        return tuple(responses)
 
 
 def _tdx_platform(quote: bytes) -> tuple[str, str]:

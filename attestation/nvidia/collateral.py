@@ -71,10 +71,13 @@ class NvidiaCollateral:
 
     ``rims`` maps a RIM id (e.g. ``NV_GPU_DRIVER_GH100_545.00``) to every candidate document the store
     holds for it: several genuine RIMs may share an id, and the Verifier picks the one that verifies
-    and matches. ``ocsp_responses`` are DER OCSP responses cached by the store, in any order; each is
-    used only for the certificate its CertID names.
+    and matches. ``ocsp_responses`` are DER OCSP responses, in any order; each is used only for the
+    certificate its CertID names. ``ocsp_by_serial`` holds more of them by the serial number of the
+    certificate they answer for, and only the serials of the chains being verified are looked up: a
+    store keeps one response per GPU of a fleet, and a verification must not read them all.
     """
 
     anchors: NvidiaTrustAnchors
     rims: Mapping[str, tuple[bytes, ...]] = field(default_factory=dict)
     ocsp_responses: tuple[bytes, ...] = ()
+    ocsp_by_serial: Mapping[int, bytes] | None = None

@@ -17,7 +17,10 @@ callers that want one verdict.
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import datetime
+
+from cryptography import x509
 
 from attestation.claims import claim_fields, to_claims
 from attestation.errors import AttestationError, NonceMismatchError
@@ -35,7 +38,12 @@ from attestation.nvidia.errors import (
     RimSignatureError,
 )
 from attestation.nvidia.measurements import RimSelection, index_conflicts, select_rim, skips_nvdec0
-from attestation.nvidia.ocsp import ChainRevocation, chain_revocation, load_ocsp_responses
+from attestation.nvidia.ocsp import (
+    CachedOcspResponse,
+    ChainRevocation,
+    chain_revocation,
+    load_ocsp_responses,
+)
 from attestation.nvidia.opaque import STATUS_DISABLED, STATUS_ENABLED
 from attestation.nvidia.opaque import parse_opaque_data as _parse_opaque
 from attestation.nvidia.report_signature import verify_report_signature
@@ -131,6 +139,18 @@ def verify_gpu_evidence(
         raise
 
 
+def _responses_for(
+    pairs: Sequence[tuple[x509.Certificate, x509.Certificate]],
+    given: tuple[CachedOcspResponse, ...],
+    collateral: NvidiaCollateral,
+) -> tuple[CachedOcspResponse, ...]:
+    """The OCSP responses that may speak for ``pairs``: those given, and those stored for their serials."""
+    if collateral.ocsp_by_serial is None:
+        return given
+    stored = [collateral.ocsp_by_serial.get(certificate.serial_number) for certificate, _issuer in pairs]
+    return given + load_ocsp_responses([der for der in stored if der is not None])
+
+
 def _verify(
     evidence: GpuEvidence,
     *,
@@ -175,12 +195,13 @@ def _verify(
     fwid_match = check_fwid(opaque.fwid, identity)
     progress.add(fwid_match=fwid_match)
 
-    responses = load_ocsp_responses(collateral.ocsp_responses)
+    given = load_ocsp_responses(collateral.ocsp_responses)
     device_links = (*identity.chain, anchors.device_root)
     # The leaf (index 0) is not OCSP-checked, as NVIDIA does: the GPU generates it at boot.
     device_pairs = [(device_links[i], device_links[i + 1]) for i in range(1, len(device_links) - 1)]
     device_chain = _chain_claims(
-        chain_revocation(device_pairs, responses, now, cache.ocsp), identity.expiration
+        chain_revocation(device_pairs, _responses_for(device_pairs, given, collateral), now, cache.ocsp),
+        identity.expiration,
     )
     progress.add(cert_chain=device_chain)
 
@@ -211,7 +232,8 @@ def _verify(
         rim_links = (*selection.rim.chain, anchors.rim_root)
         rim_pairs = [(rim_links[i], rim_links[i + 1]) for i in range(len(rim_links) - 1)]
         rim_chain = _chain_claims(
-            chain_revocation(rim_pairs, responses, now, cache.ocsp), selection.expiration
+            chain_revocation(rim_pairs, _responses_for(rim_pairs, given, collateral), now, cache.ocsp),
+            selection.expiration,
         )
         progress.add(
             **{

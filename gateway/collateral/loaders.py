@@ -125,3 +125,26 @@ class StoreRims(Mapping[str, tuple[bytes, ...]]):
 def ocsp_response(store: CollateralStore, serial: int) -> bytes | None:
     """The cached DER OCSP response for the certificate with ``serial``, or None."""
     return store.get(ItemKind.NVIDIA_OCSP, format(serial, "x"))
+
+
+class StoreOcsp(Mapping[int, bytes]):
+    """OCSP responses by certificate serial, read from the store on demand.
+
+    The store keeps one response per certificate, so one per GPU of a fleet: the Verifier asks only
+    for the serials of the chains it verifies, and a release reads a handful of files, not them all.
+    """
+
+    def __init__(self, store: CollateralStore) -> None:
+        self._store = store
+
+    def __getitem__(self, serial: int) -> bytes:
+        response = ocsp_response(self._store, serial)
+        if response is None:
+            raise KeyError(serial)
+        return response
+
+    def __iter__(self) -> Iterator[int]:
+        return (int(item.key, 16) for item in self._store.items() if item.kind is ItemKind.NVIDIA_OCSP)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

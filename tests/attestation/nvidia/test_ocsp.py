@@ -1,7 +1,9 @@
 """OCSP: a cached response counts only for its CertID, from an authorised responder, inside its window."""
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -209,3 +211,50 @@ def test_the_verifier_reports_ocsp_claims_for_the_device_and_both_rim_chains() -
     assert revoked.driver_rim_cert_chain.ocsp_status is RevocationStatus.CHECKED_REVOKED
     assert revoked.driver_rim_cert_chain.status == "revoked"
     assert revoked.cert_chain.ocsp_status is RevocationStatus.CHECKED_GOOD
+
+
+class _RecordingResponses(dict[int, bytes]):
+    """OCSP responses by serial that remember which serials the Verifier asked for."""
+
+    def __init__(self, responses: dict[int, bytes]) -> None:
+        super().__init__(responses)
+        self.asked: list[int] = []
+
+    def get(self, serial: int, default: object = None) -> Any:
+        self.asked.append(serial)
+        return super().get(serial, default)
+
+
+def test_responses_by_serial_are_read_only_for_the_chains_verified() -> None:
+    # A store holds one response per GPU of a fleet; a verification reads those of its own chains.
+    gpu = s.SyntheticGpu()
+    rim_chain = gpu.rim_pki.chain
+    pairs = [(gpu.device.chain[i], gpu.device.chain[i + 1]) for i in range(1, 4)]
+    pairs += [(rim_chain[i], rim_chain[i + 1]) for i in range(3)]
+    ours = {
+        certificate.certificate.serial_number: respond(certificate, issuer) for certificate, issuer in pairs
+    }
+    fleet = dict.fromkeys(range(1, 501), b"not read")
+    stored = _RecordingResponses({**fleet, **ours})
+    collateral = dataclasses.replace(gpu.collateral(), ocsp_by_serial=stored)
+    claims = verify_gpu_evidence(
+        gpu.evidence(), expected_nonce=gpu.parts.nonce, collateral=collateral, now=s.VERIFY_AT
+    )
+    for chain in (claims.cert_chain, claims.driver_rim_cert_chain, claims.vbios_rim_cert_chain):
+        assert chain.ocsp_status is RevocationStatus.CHECKED_GOOD
+    assert set(stored.asked) == set(ours)
+    # The same responses handed over as a list give the same claims.
+    listed = verify_gpu_evidence(
+        gpu.evidence(),
+        expected_nonce=gpu.parts.nonce,
+        collateral=gpu.collateral(ocsp=tuple(ours.values())),
+        now=s.VERIFY_AT,
+    )
+    assert listed == claims
+    # A revoked certificate found by its serial is reported as revoked.
+    revoked_l3 = respond(rim_chain[1], rim_chain[2], status=ocsp.OCSPCertStatus.REVOKED)
+    stored[rim_chain[1].certificate.serial_number] = revoked_l3
+    revoked = verify_gpu_evidence(
+        gpu.evidence(), expected_nonce=gpu.parts.nonce, collateral=collateral, now=s.VERIFY_AT
+    )
+    assert revoked.driver_rim_cert_chain.ocsp_status is RevocationStatus.CHECKED_REVOKED

@@ -13,7 +13,13 @@ from attestation.snp import SnpProduct, verify_snp_report
 from attestation.tdx import verify_tdx_quote
 from gateway.collateral.fetcher import CollateralFetchError, FetchSettings, VendorFetcher
 from gateway.collateral.importer import export_collateral, import_collateral
-from gateway.collateral.loaders import StoreRims, load_snp_collateral, load_tdx_collateral, rim_candidates
+from gateway.collateral.loaders import (
+    StoreOcsp,
+    StoreRims,
+    load_snp_collateral,
+    load_tdx_collateral,
+    rim_candidates,
+)
 from gateway.collateral.store import CollateralStore, CollateralStoreError, ItemKind
 from gateway.collateral.validation import CollateralRejectedError
 from tests.attestation.snp_synthetic import amd_pki
@@ -205,3 +211,24 @@ def test_fetcher_does_not_retry_a_client_error(tmp_path: Path) -> None:
     with pytest.raises(CollateralFetchError):
         fetcher.nvidia_rim("NV_GPU_DRIVER_X", now=NOW)
     assert len(attempts) == 1
+
+
+def test_ocsp_responses_are_read_by_serial_on_demand(tmp_path: Path) -> None:
+    store = CollateralStore(tmp_path)
+    fetched = datetime(2026, 11, 27, tzinfo=UTC)
+    for serial, data in ((0xABC, b"response for abc"), (0xDEF, b"response for def")):
+        store.put(
+            ItemKind.NVIDIA_OCSP,
+            format(serial, "x"),
+            data,
+            fetched_at=fetched,
+            next_update=None,
+            source="test",
+        )
+    responses = StoreOcsp(store)
+    assert responses[0xABC] == b"response for abc"
+    assert responses.get(0x123) is None
+    with pytest.raises(KeyError):
+        responses[0x123]
+    assert sorted(responses) == [0xABC, 0xDEF]
+    assert len(responses) == 2
