@@ -100,13 +100,22 @@ def rim_candidates(store: CollateralStore, rim_id: str) -> tuple[bytes, ...]:
 
 
 class StoreRims(Mapping[str, tuple[bytes, ...]]):
-    """RIMs by id, read from the store on demand (the NVIDIA verifier asks only for the ids it needs)."""
+    """RIMs by id, read from the store on demand (the NVIDIA verifier asks only for the ids it needs).
+
+    One instance serves one verification: the eight GPUs of a node ask for the same two ids, which are
+    read once and kept for the instance's life (a later verification gets a new instance, and so sees
+    what was imported meanwhile).
+    """
 
     def __init__(self, store: CollateralStore) -> None:
         self._store = store
+        self._read: dict[str, tuple[bytes, ...]] = {}
 
     def __getitem__(self, rim_id: str) -> tuple[bytes, ...]:
-        candidates = rim_candidates(self._store, rim_id)
+        candidates = self._read.get(rim_id)
+        if candidates is None:
+            candidates = rim_candidates(self._store, rim_id)
+            self._read[rim_id] = candidates
         if not candidates:
             raise KeyError(rim_id)
         return candidates

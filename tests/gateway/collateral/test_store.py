@@ -115,6 +115,13 @@ def test_a_malformed_rim_is_refused_and_a_good_one_is_stored_by_id(tmp_path: Pat
     assert list(StoreRims(store)) == ["NV_GPU_DRIVER_GH100_1.0"]
     with pytest.raises(KeyError):
         StoreRims(store)["NV_GPU_DRIVER_GH100_2.0"]
+    # One instance serves one verification: it reads an id once; the next one sees later imports.
+    during = StoreRims(store)
+    first = during["NV_GPU_DRIVER_GH100_1.0"]
+    (source / "NV_GPU_DRIVER_GH100_1.0" / "third.xml").write_bytes(good.replace(b"abc", b"ghi"))
+    import_collateral(store, source, now=NOW)
+    assert during["NV_GPU_DRIVER_GH100_1.0"] == first
+    assert len(StoreRims(store)["NV_GPU_DRIVER_GH100_1.0"]) == 3
 
 
 def test_a_tampered_item_is_detected_on_read(tmp_path: Path) -> None:
