@@ -131,10 +131,7 @@ def verify_device_chain(
         GpuArchMismatchError: the certificates name a chip of another architecture.
     """
     key = hashlib.sha256(arch.value.encode() + b"\x00" + chain_pem).digest()
-    parsed = chains.get(key)
-    if parsed is None:
-        parsed = parse_device_chain(chain_pem, arch)
-        chains.put(key, parsed)
+    parsed = chains.get_or_compute(key, lambda: parse_device_chain(chain_pem, arch))
     # The fifth certificate is the root as the device sent it; the pinned root replaces it.
     below_root = parsed.certificates[: DEVICE_CHAIN_LENGTH - 1]
     expiration = verify_links(

@@ -81,14 +81,12 @@ def _compare(
     skip_nvdec0: bool,
     memo: BoundedMemo[tuple[bytes, bytes, bool], Comparison] | None,
 ) -> Comparison:
-    if memo is None:
+    def compare() -> Comparison:
         return compare_measurements(verified.document, report, skip_nvdec0=skip_nvdec0)
-    key = (report.measurements_key, verified.digest, skip_nvdec0)
-    comparison = memo.get(key)
-    if comparison is None:
-        comparison = compare_measurements(verified.document, report, skip_nvdec0=skip_nvdec0)
-        memo.put(key, comparison)
-    return comparison
+
+    if memo is None:
+        return compare()
+    return memo.get_or_compute((report.measurements_key, verified.digest, skip_nvdec0), compare)
 
 
 def index_conflicts(driver: RimDocument, vbios: RimDocument) -> tuple[int, ...]:

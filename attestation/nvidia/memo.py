@@ -1,7 +1,7 @@
 """A bounded memo table: the storage behind ``NvidiaVerifierCache``."""
 
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -31,6 +31,14 @@ class BoundedMemo(Generic[K, V]):
             if key not in self._entries and len(self._entries) >= self._max_entries:
                 self._entries.pop(next(iter(self._entries)), None)
             self._entries[key] = value
+
+    def get_or_compute(self, key: K, compute: Callable[[], V]) -> V:
+        """The value stored under ``key``, or ``compute()`` stored there now (not if it raises)."""
+        value = self._entries.get(key)
+        if value is None:
+            value = compute()
+            self.put(key, value)
+        return value
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -248,10 +248,7 @@ def parse_measurement_report(
         blocks = _parse_record(record, number_of_blocks)
     else:
         key = hashlib.sha256(number_of_blocks.to_bytes(1, "big") + record).digest()
-        cached = records.get(key)
-        blocks = cached if cached is not None else _parse_record(record, number_of_blocks)
-        if cached is None:
-            records.put(key, blocks)
+        blocks = records.get_or_compute(key, lambda: _parse_record(record, number_of_blocks))
     responder_nonce = reader.take(NONCE.size, "response " + NONCE.name)
     opaque_length = reader.uint(OPAQUE_LENGTH.size, OPAQUE_LENGTH.name)
     opaque_data = reader.take(opaque_length, "OpaqueData")

@@ -164,10 +164,7 @@ def _verify(
     progress.add(arch=evidence.arch, simulated=anchors.simulated)
     report = parse_measurement_report(evidence.report, records=cache.records)
     opaque_key = hashlib.sha256(report.opaque_data).digest()
-    opaque = cache.opaque.get(opaque_key)
-    if opaque is None:
-        opaque = _parse_opaque(report.opaque_data)
-        cache.opaque.put(opaque_key, opaque)
+    opaque = cache.opaque.get_or_compute(opaque_key, lambda: _parse_opaque(report.opaque_data))
     nvdec0_states = {STATUS_ENABLED: True, STATUS_DISABLED: False}
     nvdec0 = None if opaque.nvdec0_status is None else nvdec0_states.get(opaque.nvdec0_status)
     progress.add(

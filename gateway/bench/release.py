@@ -125,17 +125,15 @@ def process_tree_cpu_seconds(pid: int) -> float | None:
         stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
     if pid not in stats:
         return None
-    tree, total = {pid}, 0.0
-    grew = True
-    while grew:
-        grew = False
-        for child, (parent, _cpu) in stats.items():
-            if parent in tree and child not in tree:
-                tree.add(child)
-                grew = True
-    for member in tree:
-        total += stats[member][1]
-    return total
+    children: dict[int, list[int]] = {}
+    for child, (parent, _cpu) in stats.items():
+        children.setdefault(parent, []).append(child)
+    tree, unvisited = [], [pid]
+    while unvisited:
+        member = unvisited.pop()
+        tree.append(member)
+        unvisited.extend(children.get(member, ()))
+    return sum(stats[member][1] for member in tree)
 
 
 def _populate(

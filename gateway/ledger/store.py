@@ -164,7 +164,7 @@ class Ledger:
             "tree_head": json.dumps(head.as_json(), sort_keys=True),
         }
         if state.pending is None:
-            self._write(session, [row], compact)
+            self._write(session, [row], compact.size, compact.peaks)
         else:
             state.pending.append(row)
         state.size = compact.size
@@ -191,19 +191,17 @@ class Ledger:
         try:
             yield
             if state.pending:
-                self._write(session, state.pending, CompactRange(state.size, list(state.peaks)))
+                self._write(session, state.pending, state.size, state.peaks)
         finally:
             state.pending = None
 
     @staticmethod
-    def _write(session: Session, rows: list[dict[str, object]], compact: CompactRange) -> None:
+    def _write(session: Session, rows: list[dict[str, object]], size: int, peaks: list[bytes]) -> None:
         # The transaction's own connection: the entries and the state are written in the caller's
         # transaction, so a rollback takes them back with the state change they record.
         connection = session.connection()
         connection.execute(_INSERT_ENTRY, rows)
-        connection.execute(
-            _UPDATE_STATE, {"size": compact.size, "peaks": [peak.hex() for peak in compact.peaks]}
-        )
+        connection.execute(_UPDATE_STATE, {"size": size, "peaks": [peak.hex() for peak in peaks]})
 
     def size(self, session: Session) -> int:
         """How many entries the ledger holds."""

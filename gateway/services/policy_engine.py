@@ -21,7 +21,7 @@ from gateway.errors import NotFoundError
 from gateway.services.policy_validation import ValidatedDocument
 from gateway.settings import Mode
 from gateway.storage.release_rows import ArtefactRow
-from gateway.storage.schema import Artefact, PolicyDocument, TenantBaseline
+from gateway.storage.schema import PolicyDocument, TenantBaseline
 from policies import (
     CompiledPolicy,
     PolicyError,
@@ -162,7 +162,7 @@ class PolicyLibrary:
         return self._compiled(document.digest, sets, lambda s: _compile(document, s))
 
     def artefact_policy(
-        self, session: Session, artefact: Artefact | ArtefactRow, sets: Mapping[str, ReferenceSet]
+        self, session: Session, artefact: ArtefactRow, sets: Mapping[str, ReferenceSet]
     ) -> CompiledPolicy | None:
         """The release policy the artefact pins (name, version and digest), or None when it has none."""
         if artefact.policy_name is None or artefact.policy_version is None:

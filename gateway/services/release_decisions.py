@@ -17,7 +17,6 @@ from attestation.result import AttestationResult
 from gateway.services.context import ServiceContext
 from gateway.storage import release_rows as rows
 from gateway.storage.release_rows import ArtefactRow, InputRow, JobRow, NodeRow, ProviderRow, SessionRow
-from gateway.storage.schema import Node
 from policies import (
     ArtefactContext,
     ArtefactKind,
@@ -59,7 +58,7 @@ class ArtefactDecision:
         return () if self.decision is None else tuple(policy.digest for policy in self.decision.policies)
 
 
-def hardware_match(node: Node | NodeRow, result: AttestationResult) -> RegisteredHardware:
+def hardware_match(node: NodeRow, result: AttestationResult) -> RegisteredHardware:
     """Compare the attested CPU and GPUs with the node's registration."""
     attested = sorted(gpu.ueid.lower() for gpu in result.gpus)
     registered = sorted(serial.lower() for serial in node.gpu_serials)
