@@ -8,18 +8,26 @@ revoked. Tokens are never logged; the ``jti`` is what logs and the ledger name.
 
 Every request looks its token up and the release path issues one, so both use a prebuilt Core
 statement instead of the ORM: the deny-list is read on every call, never cached, and costs a
-fraction of a millisecond.
+fraction of a millisecond. What is remembered is only the signature check, a pure function of the
+token and the key: a runner sends the same token with every request of a release, and pyjwt's
+decoding and the EdDSA check cost more than the deny-list read. The memo is keyed by the token's
+SHA-256 (a credential is not kept as a key), holds the kid and the public key that verified it,
+and is used only while the vault still holds that key; expiry and the deny-list are checked on
+every call.
 """
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from attestation.nvidia.memo import BoundedMemo
 from gateway.auth.permissions import Caller
 from gateway.clock import Clock
 from gateway.domain import Role, TenantId, new_id
@@ -35,6 +43,17 @@ _INSERT_TOKEN: Final = insert(_TOKENS)
 _TOKEN_BY_JTI: Final = select(
     _TOKENS.c.jti, _TOKENS.c.subject, _TOKENS.c.tenant_id, _TOKENS.c.roles, _TOKENS.c.revoked_at
 ).where(_TOKENS.c.jti == bindparam("jti"))
+# Enough for every token in use at once (each runner and principal holds one or two).
+SIGNATURE_MEMO_ENTRIES: Final = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _VerifiedSignature:
+    """A token whose signature verified: under which kid and key, and its claims."""
+
+    kid: str
+    key: bytes
+    claims: dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +76,7 @@ class TokenService:
         self._vault = vault
         self._clock = clock
         self._issuer = issuer
+        self._signatures: BoundedMemo[bytes, _VerifiedSignature] = BoundedMemo(SIGNATURE_MEMO_ENTRIES)
 
     def issue(
         self, session: Session, subject: str, tenant: str, roles: Sequence[Role], ttl: timedelta
@@ -116,34 +136,14 @@ class TokenService:
         return Caller(str(claims["sub"]), TenantId(str(claims["tenant"])), roles, row.jti)
 
     def _verify_signature(self, token: str) -> dict[str, object]:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise TokenInvalidError("the bearer token is not a JWT") from exc
-        if header.get("alg") != JWT_ALGORITHM:
-            raise TokenInvalidError(
-                f"tokens are signed with {JWT_ALGORITHM}; this one says {header.get('alg')!r}"
-            )
-        key = self._vault.verification_keys(SigningPurpose.API_TOKEN).get(str(header.get("kid")))
-        if key is None:
-            raise TokenInvalidError("the token is signed by a key this gateway does not hold")
-        try:
-            claims: dict[str, object] = jwt.decode(
-                token,
-                key,
-                algorithms=[JWT_ALGORITHM],
-                audience=AUDIENCE,
-                issuer=self._issuer,
-                # pyjwt would compare times with the machine clock; the gateway's clock decides below.
-                options={
-                    "require": list(REQUIRED_CLAIMS),
-                    "verify_exp": False,
-                    "verify_nbf": False,
-                    "verify_iat": False,
-                },
-            )
-        except jwt.PyJWTError as exc:
-            raise TokenInvalidError(f"the token does not verify: {type(exc).__name__}") from exc
+        keys = self._vault.verification_keys(SigningPurpose.API_TOKEN)
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        verified = self._signatures.get(digest)
+        held = None if verified is None else keys.get(verified.kid)
+        if verified is None or held is None or held.public_bytes_raw() != verified.key:
+            verified = self._decode(token, keys)
+            self._signatures.put(digest, verified)
+        claims = verified.claims
         now = self._clock.now().timestamp()
         exp, nbf = claims["exp"], claims.get("nbf", claims["iat"])
         if not isinstance(exp, int) or not isinstance(nbf, int):
@@ -153,6 +153,39 @@ class TokenService:
         if nbf > now:
             raise TokenInvalidError("the token is not valid yet")
         return claims
+
+    def _decode(self, token: str, keys: Mapping[str, Ed25519PublicKey]) -> _VerifiedSignature:
+        """Check the token's algorithm, kid, signature, audience, issuer and required claims."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise TokenInvalidError("the bearer token is not a JWT") from exc
+        if header.get("alg") != JWT_ALGORITHM:
+            raise TokenInvalidError(
+                f"tokens are signed with {JWT_ALGORITHM}; this one says {header.get('alg')!r}"
+            )
+        kid = str(header.get("kid"))
+        key = keys.get(kid)
+        if key is None:
+            raise TokenInvalidError("the token is signed by a key this gateway does not hold")
+        try:
+            claims: dict[str, object] = jwt.decode(
+                token,
+                key,
+                algorithms=[JWT_ALGORITHM],
+                audience=AUDIENCE,
+                issuer=self._issuer,
+                # pyjwt would compare times with the machine clock; the gateway's clock decides.
+                options={
+                    "require": list(REQUIRED_CLAIMS),
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenInvalidError(f"the token does not verify: {type(exc).__name__}") from exc
+        return _VerifiedSignature(kid, key.public_bytes_raw(), claims)
 
     def revoke(self, session: Session, jti: str) -> ApiToken | None:
         """Put a token on the deny-list; return its row (None when no such token)."""

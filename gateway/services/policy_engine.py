@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from attestation.canonical import canonical_json
@@ -21,7 +21,7 @@ from gateway.errors import NotFoundError
 from gateway.services.policy_validation import ValidatedDocument
 from gateway.settings import Mode
 from gateway.storage.release_rows import ArtefactRow
-from gateway.storage.schema import PolicyDocument, TenantBaseline
+from gateway.storage.schema import PolicyDocument, TenantBaseline, core_table
 from policies import (
     CompiledPolicy,
     PolicyError,
@@ -36,6 +36,20 @@ from policies.compiler import load_document
 from policies.yaml_source import as_json_value, load_yaml_mapping
 
 _Build = Callable[[Mapping[str, ReferenceSet]], CompiledPolicy]
+
+# Every release reads the tenant's reference-set versions and its baseline: prebuilt Core statements,
+# so that neither pays for the ORM's statement compilation and entity loading on the hot path.
+_DOCUMENTS = core_table(PolicyDocument)
+_BASELINES = core_table(TenantBaseline)
+_REFERENCE_VERSIONS = select(
+    _DOCUMENTS.c.id, _DOCUMENTS.c.name, _DOCUMENTS.c.version, _DOCUMENTS.c.digest
+).where(
+    _DOCUMENTS.c.tenant_id == bindparam("tenant"),
+    _DOCUMENTS.c.kind == DocumentKind.REFERENCE_VALUES,
+)
+_BASELINE_CHOICE = select(_BASELINES.c.policy_name, _BASELINES.c.policy_version).where(
+    _BASELINES.c.tenant_id == bindparam("tenant")
+)
 
 
 class EnginePolicyValidator:
@@ -104,13 +118,10 @@ class PolicyLibrary:
         # each name is picked here: a tenant has a few sets); a document's source is read and
         # parsed once per digest.
         newest: dict[str, tuple[int, str, str]] = {}
-        for row_id, name, version, digest in session.execute(
-            select(
-                PolicyDocument.id, PolicyDocument.name, PolicyDocument.version, PolicyDocument.digest
-            ).where(PolicyDocument.tenant_id == tenant, PolicyDocument.kind == DocumentKind.REFERENCE_VALUES)
-        ):
+        for row in session.connection().execute(_REFERENCE_VERSIONS, {"tenant": tenant}):
+            name, version = str(row.name), int(row.version)
             if name not in newest or version > newest[name][0]:
-                newest[name] = (version, row_id, digest)
+                newest[name] = (version, str(row.id), str(row.digest))
         rows = [(row_id, name, digest) for name, (_version, row_id, digest) in newest.items()]
         sets = dict(self._bundled)
         for row_id, name, digest in rows:
@@ -150,11 +161,7 @@ class PolicyLibrary:
 
     def baseline(self, session: Session, tenant: str, sets: Mapping[str, ReferenceSet]) -> CompiledPolicy:
         """The tenant's baseline, or the bundled baseline of the gateway's mode when none is set."""
-        chosen = session.execute(
-            select(TenantBaseline.policy_name, TenantBaseline.policy_version).where(
-                TenantBaseline.tenant_id == tenant
-            )
-        ).one_or_none()
+        chosen = session.connection().execute(_BASELINE_CHOICE, {"tenant": tenant}).one_or_none()
         if chosen is None:
             name = "production" if self._mode is Mode.PRODUCTION else "development"
             return self._compiled(f"bundled:{name}", sets, lambda s: load_baseline(name, tuple(s.values())))
