@@ -164,7 +164,7 @@ def _populate(
     return scenario, dataset, model
 
 
-class _RunnerConnections:
+class RunnerConnections:
     """One keep-alive HTTP/1.1 connection per load-generating thread, as each runner has its own."""
 
     def __init__(self, url: str, token: str) -> None:
@@ -191,7 +191,7 @@ class _RunnerConnections:
             connection.close()
 
 
-def _release(client: _RunnerConnections, node: SimulatedNode, job_id: str) -> tuple[float, float, bool]:
+def _release(client: RunnerConnections, node: SimulatedNode, job_id: str) -> tuple[float, float, bool]:
     """One full release: challenge, Evidence, attestation. Returns (full seconds, attest seconds, ok)."""
     started = time.perf_counter()
     status, content = client.post(f"/v1/jobs/{job_id}/challenge")
@@ -256,7 +256,7 @@ def run_release_bench(
             with httpx.Client(base_url=gateway.url, headers=headers, timeout=120) as setup:
                 for job in jobs:
                     setup.post(f"/v1/jobs/{job}/claim").raise_for_status()
-            client = _RunnerConnections(gateway.url, scenario.node_token)
+            client = RunnerConnections(gateway.url, scenario.node_token)
             try:
                 for job in jobs[:WARMUP]:
                     _release(client, site.node, job)

@@ -2,7 +2,7 @@
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -13,6 +13,9 @@ from gateway.bench.policy import run_policy_bench
 from gateway.bench.verify import RATIOS, run_verify_bench
 from gateway.cli.console import fail, print_json, stdout
 from gateway.cli.policy_output import print_policy_bench
+
+if TYPE_CHECKING:
+    from gateway.bench.release import ReleaseBenchReport
 
 app = typer.Typer(help="Measure ccgate against this machine's own limits.", no_args_is_help=True)
 
@@ -245,20 +248,61 @@ def _shown(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
+_RELEASES_OPTION = typer.Option("--releases", min=1, help="Timed releases.")
+_GPUS_OPTION = typer.Option("--gpus", min=0, max=64, help="Simulated GPUs per node.")
+_CONCURRENCY_OPTION = typer.Option("--concurrency", min=1, max=64)
+_WORKERS_OPTION = typer.Option(
+    "--workers", min=1, max=16, help="Server processes (as ccgate serve --workers)."
+)
+
+
 @app.command("release")
 def release(
-    releases: Annotated[int, typer.Option("--releases", min=1, help="Timed releases.")] = 300,
-    gpus: Annotated[int, typer.Option("--gpus", min=0, max=64, help="Simulated GPUs per node.")] = 8,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 4,
-    workers: Annotated[
-        int, typer.Option("--workers", min=1, max=16, help="Gateway processes (ccgate serve --workers).")
-    ] = 1,
+    releases: Annotated[int, _RELEASES_OPTION] = 300,
+    gpus: Annotated[int, _GPUS_OPTION] = 8,
+    concurrency: Annotated[int, _CONCURRENCY_OPTION] = 4,
+    workers: Annotated[int, _WORKERS_OPTION] = 1,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Full releases per second and p50/p99 latency through a real gateway on loopback (SQLite)."""
-    from gateway.bench.release import TARGET_P50_MS, TARGET_RELEASES_PER_SECOND, run_release_bench  # noqa: PLC0415
+    from gateway.bench.release import run_release_bench  # noqa: PLC0415
 
     report = run_release_bench(releases, gpus=gpus, concurrency=concurrency, workers=workers)
+    title = (
+        f"release protocol, {report.gpus} simulated GPUs, {report.concurrency} concurrent runners, "
+        f"{report.workers} gateway process(es)"
+    )
+    _print_release_report(report, title, as_json=as_json)
+    if not as_json:
+        stdout.print(f"ledger after the run: {report.ledger_entries} entries, verified", markup=False)
+
+
+@app.command("floor")
+def floor(
+    releases: Annotated[int, _RELEASES_OPTION] = 300,
+    gpus: Annotated[int, _GPUS_OPTION] = 8,
+    concurrency: Annotated[int, _CONCURRENCY_OPTION] = 4,
+    workers: Annotated[int, _WORKERS_OPTION] = 1,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The release protocol's mandatory work alone on the same stack: what any implementation costs here."""
+    from gateway.bench.protocol_floor import run_floor_bench  # noqa: PLC0415
+
+    report = run_floor_bench(releases, gpus=gpus, concurrency=concurrency, workers=workers)
+    title = (
+        f"protocol floor (bare FastAPI + SQLite, no Evidence parsing or policies), {report.gpus} GPU "
+        f"signatures, {report.concurrency} concurrent runners, {report.workers} server process(es)"
+    )
+    _print_release_report(report, title, as_json=as_json)
+    if not as_json:
+        stdout.print(
+            "compare with ccgate bench release run with the same options in the same minute", markup=False
+        )
+
+
+def _print_release_report(report: "ReleaseBenchReport", title: str, *, as_json: bool) -> None:
+    from gateway.bench.release import TARGET_P50_MS, TARGET_RELEASES_PER_SECOND  # noqa: PLC0415
+
     numbers = {
         "releases": len(report.full_seconds),
         "gpus": report.gpus,
@@ -277,10 +321,7 @@ def release(
     if as_json:
         print_json(numbers)
         return
-    table = Table(
-        title=f"release protocol, {report.gpus} simulated GPUs, {report.concurrency} concurrent runners, "
-        f"{report.workers} gateway process(es)"
-    )
+    table = Table(title=title)
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("goal", justify="right")
@@ -303,4 +344,3 @@ def release(
         "a full release = challenge + Evidence (made by the load generator) + attestation, as runners see it",
         markup=False,
     )
-    stdout.print(f"ledger after the run: {report.ledger_entries} entries, verified", markup=False)
