@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
-from attestation.canonical import JsonValue, canonical_json
+from attestation.canonical import canonical_json
 
 
 class TeeType(StrEnum):
@@ -57,26 +57,31 @@ class EvidenceBundle:
     gpus: tuple[GpuEvidence, ...] = ()
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
 def evidence_digest(bundle: EvidenceBundle) -> str:
-    """SHA-256 (hex) over the canonical JSON of the bundle, labelled ``ccgate/v1/evidence``."""
-    document: dict[str, JsonValue] = {
-        "label": "ccgate/v1/evidence",
-        "cpu": {
-            "tee": str(bundle.cpu.tee),
-            "report": _b64(bundle.cpu.report),
-            "certificates": _b64(bundle.cpu.certificates),
-        },
-        "gpus": [
-            {
-                "arch": str(gpu.arch),
-                "report": _b64(gpu.report),
-                "certificate_chain": _b64(gpu.certificate_chain),
-            }
-            for gpu in bundle.gpus
-        ],
-    }
-    return hashlib.sha256(canonical_json(document)).hexdigest()
+    """SHA-256 (hex) over the canonical JSON of the bundle, labelled ``ccgate/v1/evidence``.
+
+    The document is ``{"cpu": {"certificates", "report", "tee"}, "gpus": [{"arch",
+    "certificate_chain", "report"}, ...], "label"}`` with every byte string in standard base64,
+    written as ``attestation.canonical.canonical_json`` writes it (sorted keys, no whitespace). It is
+    hashed piece by piece instead of being built as one string: base64 and the enum values need no
+    JSON escaping, and an 8-GPU bundle is about 100 kB that would otherwise be encoded three times.
+    """
+    digest = hashlib.sha256()
+    digest.update(b'{"cpu":{"certificates":"')
+    digest.update(base64.b64encode(bundle.cpu.certificates))
+    digest.update(b'","report":"')
+    digest.update(base64.b64encode(bundle.cpu.report))
+    digest.update(b'","tee":' + _json_string(bundle.cpu.tee) + b'},"gpus":[')
+    for index, gpu in enumerate(bundle.gpus):
+        digest.update(b'{"arch":' if index == 0 else b',{"arch":')
+        digest.update(_json_string(gpu.arch) + b',"certificate_chain":"')
+        digest.update(base64.b64encode(gpu.certificate_chain))
+        digest.update(b'","report":"')
+        digest.update(base64.b64encode(gpu.report))
+        digest.update(b'"}')
+    digest.update(b'],"label":"ccgate/v1/evidence"}')
+    return digest.hexdigest()
+
+
+def _json_string(value: str) -> bytes:
+    return canonical_json(str(value))

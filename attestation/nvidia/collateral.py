@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from cryptography import x509
 
 from attestation.nvidia.errors import RootNotPinnedError
+from attestation.nvidia.links import fingerprint
 from attestation.pki import load_certificate
 from attestation.roots import PINNED_ROOT_SHA256, PinnedRoot, der_sha256
 
@@ -29,6 +30,14 @@ class NvidiaTrustAnchors:
     device_root: x509.Certificate
     rim_root: x509.Certificate
     simulated: bool
+    # The roots' SHA-256 fingerprints, computed once: every GPU's chain and RIMs are keyed by them.
+    device_root_print: bytes = field(init=False)
+    rim_root_print: bytes = field(init=False)
+
+    def __post_init__(self) -> None:
+        # A frozen dataclass sets its derived fields through object.__setattr__.
+        object.__setattr__(self, "device_root_print", fingerprint(self.device_root))
+        object.__setattr__(self, "rim_root_print", fingerprint(self.rim_root))
 
 
 def _is_pinned(certificate: x509.Certificate, role: PinnedRoot) -> bool:

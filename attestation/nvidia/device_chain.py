@@ -22,7 +22,7 @@ from attestation.nvidia.errors import (
     FwidMismatchError,
     GpuArchMismatchError,
 )
-from attestation.nvidia.links import verify_links
+from attestation.nvidia.links import fingerprint, verify_links
 from attestation.nvidia.memo import BoundedMemo
 from attestation.nvidia.tcbinfo import tcb_info_fwids
 from attestation.pki import load_pem_chain
@@ -46,6 +46,7 @@ class ParsedChain:
     hwmodel: str
     ueid: str
     cert_fwid: bytes | None
+    prints: tuple[bytes, ...]  # The certificates' SHA-256 fingerprints, hashed once per parse.
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,11 @@ def parse_device_chain(chain_pem: bytes, arch: GpuArch) -> ParsedChain:
         )
     leaf = certificates[0]
     return ParsedChain(
-        certificates, _common_name(certificates[1]), str(leaf.serial_number), certificate_fwid(leaf, arch)
+        certificates,
+        _common_name(certificates[1]),
+        str(leaf.serial_number),
+        certificate_fwid(leaf, arch),
+        tuple(fingerprint(certificate) for certificate in certificates),
     )
 
 
@@ -121,8 +126,11 @@ def verify_device_chain(
     *,
     chains: BoundedMemo[bytes, ParsedChain],
     links: BoundedMemo[tuple[bytes, bytes], bool],
+    root_print: bytes | None = None,
 ) -> DeviceIdentity:
     """Verify the device chain to the pinned ``device_root`` at ``now``.
+
+    ``root_print`` is the root's SHA-256 fingerprint when the caller holds it (the trust anchors do).
 
     Raises:
         EvidenceMalformedError: a certificate does not parse.
@@ -134,6 +142,7 @@ def verify_device_chain(
     parsed = chains.get_or_compute(key, lambda: parse_device_chain(chain_pem, arch))
     # The fifth certificate is the root as the device sent it; the pinned root replaces it.
     below_root = parsed.certificates[: DEVICE_CHAIN_LENGTH - 1]
+    prints = (*parsed.prints[: DEVICE_CHAIN_LENGTH - 1], root_print or fingerprint(device_root))
     expiration = verify_links(
         (*below_root, device_root),
         now,
@@ -142,6 +151,7 @@ def verify_device_chain(
         chain_error=DeviceChainError,
         expired_error=DeviceCertificateExpiredError,
         require_ca=True,
+        prints=prints,
     )
     # Checked once the chain verified, so that a reordered chain is reported as a broken chain.
     if not parsed.hwmodel.startswith(ARCH_CHIP_PREFIXES[arch]):

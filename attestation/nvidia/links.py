@@ -38,6 +38,7 @@ def verify_links(
     chain_error: type[AttestationError],
     expired_error: type[AttestationError],
     require_ca: bool,
+    prints: Sequence[bytes] | None = None,
 ) -> datetime:
     """Verify ``links`` (leaf first, the pinned root last) at ``now``; return the earliest notAfter.
 
@@ -45,14 +46,18 @@ def verify_links(
     broken (final) even when it has also expired (which alone would be retryable).
 
     With ``require_ca`` every issuer must carry BasicConstraints CA:TRUE, so that a leaf key cannot
-    vouch for another certificate.
+    vouch for another certificate. ``prints`` are the links' fingerprints when the caller already
+    holds them (a parsed chain it memoised, a pinned root); they are computed otherwise.
 
     Raises:
         AttestationError: ``expired_error`` when a certificate is not valid at ``now``;
             ``chain_error`` when a link's names or signature do not verify, or an issuer is not a CA.
     """
     # Each certificate is hashed once, although it is the child of one link and the issuer of the next.
-    prints = [fingerprint(certificate) for certificate in links]
+    if prints is None:
+        prints = [fingerprint(certificate) for certificate in links]
+    elif len(prints) != len(links):
+        raise ValueError("one fingerprint per link is needed")
     for position, (child, issuer) in enumerate(itertools.pairwise(links)):
         key = (prints[position], prints[position + 1])
         if memo.get(key):

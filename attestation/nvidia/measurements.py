@@ -121,11 +121,13 @@ def select_rim(
     rims: BoundedMemo[tuple[bytes, bytes], VerifiedRim],
     links: BoundedMemo[tuple[bytes, bytes], bool],
     comparisons: BoundedMemo[tuple[bytes, bytes, bool], Comparison] | None = None,
+    rim_root_print: bytes | None = None,
 ) -> RimSelection:
     """Verify every candidate for ``rim_id`` and choose the one to judge the report by.
 
     ``comparisons`` memoises a comparison by the report's measurements, the RIM document and the
-    NVDEC0 rule: it depends on nothing else.
+    NVDEC0 rule: it depends on nothing else. ``rim_root_print`` is the root's fingerprint when the
+    caller holds it.
 
     Raises:
         RimMissingError: there is no candidate for the id.
@@ -139,7 +141,9 @@ def select_rim(
     errors: list[AttestationError] = []
     for document in candidates:
         try:
-            verified, expiration = verify_rim(document, rim_root, now, rims=rims, links=links)
+            verified, expiration = verify_rim(
+                document, rim_root, now, rims=rims, links=links, root_print=rim_root_print
+            )
         except AttestationError as exc:
             errors.append(exc)
             continue

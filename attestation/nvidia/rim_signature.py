@@ -183,8 +183,11 @@ def verify_rim(
     *,
     rims: BoundedMemo[tuple[bytes, bytes], VerifiedRim],
     links: BoundedMemo[tuple[bytes, bytes], bool],
+    root_print: bytes | None = None,
 ) -> tuple[VerifiedRim, datetime]:
     """Verify a RIM's digest, signature and chain to ``rim_root`` at ``now``; return it and its expiry.
+
+    ``root_print`` is ``rim_root``'s SHA-256 fingerprint when the caller holds it (the trust anchors do).
 
     Raises:
         RimMalformedError: the document is not a RIM ccgate can read.
@@ -193,7 +196,7 @@ def verify_rim(
         RimChainError: the signing chain does not lead to ``rim_root``.
         RimExpiredError: a certificate of the chain (or the root) is not valid at ``now``.
     """
-    key = (hashlib.sha256(document).digest(), fingerprint(rim_root))
+    key = (hashlib.sha256(document).digest(), root_print or fingerprint(rim_root))
     verified = rims.get(key)
     if verified is None:
         rim, chain = _verify_fresh(document)

@@ -181,6 +181,7 @@ def _verify(
         now,
         chains=cache.chains,
         links=cache.links,
+        root_print=anchors.device_root_print,
     )
     progress.add(arch_check=True, hwmodel=identity.hwmodel, ueid=identity.ueid)
     verify_report_signature(report, identity.leaf)
@@ -222,6 +223,7 @@ def _verify(
                 rims=cache.rims,
                 links=cache.links,
                 comparisons=cache.comparisons,
+                rim_root_print=anchors.rim_root_print,
             )
         except AttestationError as exc:
             progress.add(**_rim_failure_claims(prefix, exc))

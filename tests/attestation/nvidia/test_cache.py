@@ -1,11 +1,21 @@
 """The verifier cache changes speed, never verdicts: hits still re-check validity at ``now``."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from attestation.nvidia import NvidiaVerifierCache, verify_gpu_evidence
-from attestation.nvidia.errors import RimDigestError, RimExpiredError
+from attestation.nvidia.collateral import NvidiaTrustAnchors
+from attestation.nvidia.errors import (
+    DeviceCertificateExpiredError,
+    DeviceChainError,
+    RimDigestError,
+    RimExpiredError,
+)
+from attestation.nvidia.links import fingerprint, verify_links
 from attestation.nvidia.memo import BoundedMemo
 from tests.attestation.nvidia import vectors as v
+from tests.attestation.nvidia.synthetic import DevicePki, RimPki
 
 pytestmark = pytest.mark.vectors
 
@@ -64,3 +74,40 @@ def test_the_memo_forgets_its_oldest_entries_beyond_its_bound() -> None:
     assert (memo.get(0), memo.get(1), memo.get(2), len(memo)) == (None, 1, 2, 2)
     with pytest.raises(ValueError, match="at least one"):
         BoundedMemo(0)
+
+
+def test_links_verify_the_same_with_the_fingerprints_a_caller_holds() -> None:
+    pki = DevicePki()
+    links = [issued.certificate for issued in pki.chain]
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    prints = [fingerprint(certificate) for certificate in links]
+    expiry = verify_links(
+        links,
+        now,
+        "device",
+        BoundedMemo(8),
+        chain_error=DeviceChainError,
+        expired_error=DeviceCertificateExpiredError,
+        require_ca=True,
+        prints=prints,
+    )
+    assert expiry == min(certificate.not_valid_after_utc for certificate in links)
+    with pytest.raises(ValueError, match="one fingerprint per link"):
+        verify_links(
+            links,
+            now,
+            "device",
+            BoundedMemo(8),
+            chain_error=DeviceChainError,
+            expired_error=DeviceCertificateExpiredError,
+            require_ca=True,
+            prints=prints[:-1],
+        )
+
+
+def test_the_trust_anchors_hold_their_roots_fingerprints() -> None:
+    device, rim = DevicePki(), RimPki()
+    anchors = NvidiaTrustAnchors(device.root.certificate, rim.root.certificate, simulated=True)
+    assert anchors.device_root_print == fingerprint(device.root.certificate)
+    assert anchors.rim_root_print == fingerprint(rim.root.certificate)
+    assert anchors.device_root_print != anchors.rim_root_print
