@@ -6,6 +6,7 @@ policies package builds its claims contract from exactly these types, so there i
 """
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import Enum
@@ -27,8 +28,13 @@ def claim_name(field: dataclasses.Field[Any]) -> str:
 
 def claim_fields(cls: type) -> Iterator[tuple[str, dataclasses.Field[Any]]]:
     """Yield (claim name, field) for every field of a claims dataclass."""
-    for field in dataclasses.fields(cls):
-        yield claim_name(field), field
+    yield from _claim_fields(cls)
+
+
+@functools.cache
+def _claim_fields(cls: type) -> tuple[tuple[str, dataclasses.Field[Any]], ...]:
+    # A class's fields never change; every Attestation Result walks the same few classes.
+    return tuple((claim_name(field), field) for field in dataclasses.fields(cls))
 
 
 def to_claims(value: object) -> object:
@@ -37,7 +43,7 @@ def to_claims(value: object) -> object:
     Datetimes become RFC 3339 strings in UTC, enums their values, tuples lists.
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: to_claims(getattr(value, field.name)) for name, field in claim_fields(type(value))}
+        return {name: to_claims(getattr(value, field.name)) for name, field in _claim_fields(type(value))}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):

@@ -25,12 +25,11 @@ from enclave_runner.protocol.canonical import JsonValue, canonical_json
 from gateway.clock import Clock
 from gateway.errors import LedgerError, LedgerRangeError
 from gateway.ledger.audit import EXPORT_FORMAT
-from gateway.ledger.merkle import CompactRange, consistency_proof, inclusion_proof
+from gateway.ledger.merkle import CompactRange, consistency_proof, inclusion_proof, leaf_hash
 from gateway.ledger.records import (
     EventKind,
     TreeHead,
     entry_document,
-    entry_leaf_hash,
     format_time,
     tree_head_message,
 )
@@ -151,15 +150,16 @@ class Ledger:
         state = self._locked_state(session)
         compact = CompactRange(state.size, list(state.peaks))
         now = self._clock.now()
-        document = entry_document(compact.size, now, kind, tenant, data)
-        leaf = entry_leaf_hash(document)
+        # Serialised once: the stored text is exactly the bytes the leaf hash covers.
+        encoded = canonical_json(entry_document(compact.size, now, kind, tenant, data))
+        leaf = leaf_hash(encoded)
         compact.append(leaf)
         head = self._sign(compact.size, compact.root(), now)
         row = {
             "idx": compact.size - 1,
             "kind": str(kind),
             "tenant_id": tenant,
-            "entry": canonical_json(document).decode("utf-8"),
+            "entry": encoded.decode("utf-8"),
             "leaf_hash": leaf.hex(),
             "tree_head": json.dumps(head.as_json(), sort_keys=True),
         }

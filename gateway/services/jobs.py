@@ -7,6 +7,7 @@ and claims one atomically: the first node wins, a second gets ``job.already_clai
 """
 
 import base64
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,7 +58,14 @@ class NewJob:
 
 def manifest_of(job: Job | JobRow) -> JobManifest:
     """The job's manifest, parsed from the canonical JSON stored at submission."""
-    return JobManifest.model_validate_json(job.manifest)
+    return _parsed_manifest(job.manifest)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_manifest(text: str) -> JobManifest:
+    # A release parses its job's manifest three times (challenge, attestation, commit); the text is
+    # the cache key, so what is returned is always the stored manifest, and the model is frozen.
+    return JobManifest.model_validate_json(text)
 
 
 def submit_job(ctx: ServiceContext, caller: Caller, request: NewJob) -> Job:
