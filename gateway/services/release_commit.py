@@ -270,12 +270,12 @@ def _release(  # noqa: PLR0917 - the committed release of every input, in one tr
     thumbprint = hashlib.sha256(attempt.keys.x25519).hexdigest()
     digests = {item.artefact.id: list(item.policy_digests) for item in decisions}
     versions: list[tuple[VersionRow, str]] = []
+    to_count = [job_input.artefact_id for job_input in inputs if job_input.artefact_id not in counted]
+    # In the same transaction as the ledger entries below, which state the counts after it.
+    rows.count_releases(connection, to_count, job.id, now)
     for job_input in inputs:
         artefact = artefacts[job_input.artefact_id]  # _hard_limits refused a missing artefact.
-        release_count = artefact.release_count
-        if artefact.id not in counted:
-            rows.count_release(connection, artefact.id, job.id, now)
-            release_count += 1
+        release_count = artefact.release_count + (1 if artefact.id in to_count else 0)
         version = stored_versions.get(artefact.id)
         if version is None or version.sealed_key is None or version.kek_id is None:
             raise NotFoundError("artefact version", f"{artefact.id}/{job_input.version}")

@@ -187,7 +187,7 @@ _INSERT_RELEASE: Final = insert(_RELEASES)
 _INSERT_COUNT: Final = insert(_COUNTS)
 _INCREMENT: Final = (
     update(_ARTEFACTS)
-    .where(_ARTEFACTS.c.id == bindparam("artefact"))
+    .where(_ARTEFACTS.c.id.in_(bindparam("artefacts", expanding=True)))
     .values(release_count=_ARTEFACTS.c.release_count + 1)
 )
 
@@ -291,7 +291,10 @@ def insert_releases(connection: Connection, rows: Iterable[Mapping[str, object]]
         connection.execute(_INSERT_RELEASE, batch)
 
 
-def count_release(connection: Connection, artefact_id: str, job_id: str, now: datetime) -> None:
-    """Count a release of ``artefact_id`` to ``job_id`` against the artefact's maximum."""
-    connection.execute(_INSERT_COUNT, {"artefact_id": artefact_id, "job_id": job_id, "counted_at": now})
-    connection.execute(_INCREMENT, {"artefact": artefact_id})
+def count_releases(connection: Connection, artefact_ids: Sequence[str], job_id: str, now: datetime) -> None:
+    """Count one release of each of ``artefact_ids`` to ``job_id`` against the artefacts' maximums."""
+    if not artefact_ids:
+        return
+    counts = [{"artefact_id": artefact, "job_id": job_id, "counted_at": now} for artefact in artefact_ids]
+    connection.execute(_INSERT_COUNT, counts)
+    connection.execute(_INCREMENT, {"artefacts": list(artefact_ids)})
