@@ -140,7 +140,9 @@ def create_app(settings: Settings, seams: Seams = Seams()) -> FastAPI:
     app.state.services = services
     metrics = Metrics()
     app.state.metrics = metrics
-    for module in (operations, identity, artefacts, nodes, policies, ledger, jobs, runner):
+    # The runner's routes first: the router tries routes in order, and challenge and attestation
+    # are the requests every release makes (no two routes of these modules match the same request).
+    for module in (runner, operations, identity, artefacts, nodes, policies, ledger, jobs):
         app.include_router(module.router)
     problems.install(app)
     app.add_middleware(GatewayMiddleware, metrics=metrics, max_request_bytes=settings.max_request_bytes)
