@@ -98,9 +98,10 @@ class TokenService:
             "exp": int(expires.timestamp()),
         }
         token = self._vault.sign_jwt(SigningPurpose.API_TOKEN, claims)
-        # Through the session, not its connection: pending rows this token refers to (a new
-        # principal's tenant) are flushed first.
-        session.execute(
+        # Pending rows this token refers to (a new principal's tenant) are flushed first; the insert
+        # goes to the connection, which skips the ORM's execution path.
+        session.flush()
+        session.connection().execute(
             _INSERT_TOKEN,
             {
                 "jti": jti,

@@ -129,8 +129,10 @@ class Ledger:
         cached = session.info.get(_LOCKED_STATE)
         if isinstance(cached, _LockedState):
             return cached
-        # Through the session: rows it holds pending are flushed first, as before any query.
-        row = session.execute(_LOCK_STATE).one_or_none()
+        # Rows the session holds pending are flushed first, as before any query; the statement itself
+        # goes to the connection, which skips the ORM's execution path (a quarter of a millisecond).
+        session.flush()
+        row = session.connection().execute(_LOCK_STATE).one_or_none()
         if row is None:
             raise LedgerError("the ledger state row is missing; run `ccgate db upgrade`")
         state = _LockedState(row.size, [bytes.fromhex(peak) for peak in row.peaks])

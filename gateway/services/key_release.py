@@ -66,7 +66,7 @@ from gateway.services.evidence_verification import refuse_simulated
 from gateway.services.jobs import active_node, check_attested_requirements, manifest_of
 from gateway.services.refusals import MAX_ID, detail, record_refusal, recording_node_refusals
 from gateway.services.release_commit import CHALLENGE_STATES, ReleaseAttempt, Released, commit_release
-from gateway.services.release_decisions import decide, hardware_match
+from gateway.services.release_decisions import hardware_match
 from gateway.storage import release_rows as rows
 from gateway.storage.schema import AttestationSession, Job
 
@@ -212,14 +212,8 @@ def attest(
             token_id=token_id,
         ),
     )
-    with ctx.db.read() as session:
-        # Policies are evaluated outside the write lock, on the job, node and provider as the nonce
-        # was spent and on a snapshot of the inputs; what they depend on that can change meanwhile
-        # (node and job state, release counts, expiry) is checked again under the lock.
-        decisions = decide(
-            ctx, session, attempt.job, attempt.node, attempt.provider, attempt.attestation, result, now
-        )
-    released = commit_release(ctx, attempt.as_release(), result, decisions, (token, token_id), now)
+    # The policies are evaluated inside the release transaction, on the rows it locks.
+    released = commit_release(ctx, attempt.as_release(), attempt.provider, result, (token, token_id), now)
     if ctx.settings.crash_test_pause_after_release_seconds:
         # The window between the ledger commit and the response, held open for the crash test.
         time.sleep(ctx.settings.crash_test_pause_after_release_seconds)

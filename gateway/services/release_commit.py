@@ -3,10 +3,11 @@
 It runs under the ledger lock (a row lock on PostgreSQL, the write lock on SQLite), so every check in
 it holds at the moment the decision is recorded: the node is still active, the job still waits for
 its keys, no input expired or was retired, and no input reached its maximum number of releases
-(counted once per job). The policies were evaluated just before, on a snapshot; their decisions are
-recorded here. Only if everything allows it are the releases counted and recorded — and only after
-this commit does any key leave the gateway. The section is kept short on purpose: it is what
-serialises releases across every replica.
+(counted once per job). The policies are evaluated here too, on the rows as this transaction read
+and locked them, so the decision recorded is the one the committed state allows (their evaluation
+costs microseconds; the Evidence was verified before the lock was taken). Only if everything allows
+it are the releases counted and recorded — and only after this commit does any key leave the
+gateway. The section is kept short on purpose: it is what serialises releases across every replica.
 """
 
 import hashlib
@@ -33,9 +34,17 @@ from gateway.ledger.records import EventKind
 from gateway.services.context import ServiceContext
 from gateway.services.job_states import transition
 from gateway.services.jobs import manifest_of
-from gateway.services.release_decisions import ArtefactDecision
+from gateway.services.release_decisions import ArtefactDecision, decide
 from gateway.storage import release_rows as rows
-from gateway.storage.release_rows import ArtefactRow, InputRow, JobRow, NodeRow, SessionRow, VersionRow
+from gateway.storage.release_rows import (
+    ArtefactRow,
+    InputRow,
+    JobRow,
+    NodeRow,
+    ProviderRow,
+    SessionRow,
+    VersionRow,
+)
 
 CHALLENGE_STATES = frozenset({JobState.ASSIGNED, JobState.ATTESTED, JobState.RELEASED})
 
@@ -79,12 +88,12 @@ def reload(
 def commit_release(  # noqa: PLR0917 - the attempt, its result, decisions, token and time, as decided.
     ctx: ServiceContext,
     attempt: ReleaseAttempt,
+    provider: ProviderRow,
     result: AttestationResult,
-    decisions: list[ArtefactDecision],
     token: tuple[str, str],
     now: datetime,
 ) -> Released:
-    """Re-check, record and (when everything allows it) count the release, in one transaction.
+    """Re-check, decide, record and (when everything allows it) count the release, in one transaction.
 
     Raises:
         NodeNotActiveError, JobStateError: the node or the job changed since the attestation began.
@@ -94,7 +103,7 @@ def commit_release(  # noqa: PLR0917 - the attempt, its result, decisions, token
     # The ledger lock is taken first and held to the commit; the block's entries are written together.
     with ctx.db.transaction() as session, ctx.ledger.batched(session):
         connection = session.connection()
-        job, node, _attestation = reload(connection, attempt.job_id, attempt.node_id, attempt.session_id)
+        job, node, attestation = reload(connection, attempt.job_id, attempt.node_id, attempt.session_id)
         if node.state != NodeState.ACTIVE:
             refusal = NodeNotActiveError(f"node {node.id} became {node.state} before the release")
         elif job.state not in CHALLENGE_STATES:
@@ -104,6 +113,9 @@ def commit_release(  # noqa: PLR0917 - the attempt, its result, decisions, token
             artefacts = rows.artefacts(connection, [i.artefact_id for i in inputs], lock=True)
             counted = rows.counted_artefacts(connection, job.id)
             versions = rows.input_versions(connection, job.id)
+            decisions = decide(
+                ctx, session, job, node, provider, attestation, result, now, (inputs, artefacts)
+            )
             hard = _hard_limits(inputs, artefacts, counted, now)
             denied = hard or _policy_refusal(decisions)
             thumbprint = hashlib.sha256(attempt.keys.x25519).hexdigest()

@@ -85,17 +85,19 @@ def decide(  # noqa: PLR0917 - everything a release decision is about, in one ca
     attestation: SessionRow,
     result: AttestationResult,
     now: datetime,
+    stored: tuple[list[InputRow], dict[str, ArtefactRow]],
 ) -> list[ArtefactDecision]:
-    """Evaluate baseline AND artefact policy for every input of ``job``."""
+    """Evaluate baseline AND artefact policy for every input of ``job``.
+
+    ``stored`` is the job's inputs and their artefacts as the caller's transaction read them.
+    """
+    inputs, artefacts = stored
     sets = ctx.policy_library.reference_sets(session, job.tenant_id)
     baseline = ctx.policy_library.baseline(session, job.tenant_id, sets)
     registered = hardware_match(node, result)
     decisions = []
-    connection = session.connection()
-    inputs = rows.job_inputs(connection, job.id)
     ids = [job_input.artefact_id for job_input in inputs]
-    artefacts = rows.artefacts(connection, ids)
-    other_jobs = rows.releases_to_other_jobs(connection, ids, job.id)
+    other_jobs = rows.releases_to_other_jobs(session.connection(), ids, job.id)
     for job_input in inputs:
         artefact = artefacts[job_input.artefact_id]  # JobInput has a foreign key to it.
         others = other_jobs.get(artefact.id, 0)
