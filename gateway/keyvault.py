@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Final, Protocol
 
 import jwt
@@ -159,6 +160,15 @@ class FileKeyVault:
             for purpose in SigningPurpose
         }
         self._ledger = self._load_or_create_ed25519(directory / "ledger.ed25519")
+        # The signing keys are fixed for the vault's life: their public halves and ids are derived
+        # once, not on every token, tree head and authenticated request.
+        self._verification: dict[SigningPurpose, Mapping[str, Ed25519PublicKey]] = {}
+        self._kids: dict[SigningPurpose, str] = {}
+        for purpose, private in self._signing.items():
+            public = private.public_key()
+            self._kids[purpose] = key_id(_raw_public(public))
+            self._verification[purpose] = MappingProxyType({self._kids[purpose]: public})
+        self._ledger_public = _raw_public(self._ledger.public_key())
         self._keks: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
@@ -237,14 +247,16 @@ class FileKeyVault:
 
     def sign_jwt(self, purpose: SigningPurpose, claims: Mapping[str, object]) -> str:
         """Sign ``claims`` as an EdDSA JWT with ``kid``."""
-        private = self._signing[purpose]
-        kid = key_id(_raw_public(private.public_key()))
-        return jwt.encode(dict(claims), private, algorithm=JWT_ALGORITHM, headers={"kid": kid})
+        return jwt.encode(
+            dict(claims),
+            self._signing[purpose],
+            algorithm=JWT_ALGORITHM,
+            headers={"kid": self._kids[purpose]},
+        )
 
     def verification_keys(self, purpose: SigningPurpose) -> Mapping[str, Ed25519PublicKey]:
         """The public keys that verify ``purpose`` JWTs, by kid."""
-        public = self._signing[purpose].public_key()
-        return {key_id(_raw_public(public)): public}
+        return self._verification[purpose]
 
     def public_signing_keys(self, purpose: SigningPurpose) -> list[PublicSigningKey]:
         """Public keys of ``purpose`` for the JWKS."""
@@ -255,12 +267,12 @@ class FileKeyVault:
     @property
     def ledger_key_id(self) -> str:
         """The ledger key's id, as ``gateway.ledger.records.key_id_of`` computes it."""
-        return hashlib.sha256(self.ledger_public_key).hexdigest()[:16]
+        return hashlib.sha256(self._ledger_public).hexdigest()[:16]
 
     @property
     def ledger_public_key(self) -> bytes:
         """The ledger key's raw public key."""
-        return _raw_public(self._ledger.public_key())
+        return self._ledger_public
 
     def sign_ledger(self, message: bytes) -> bytes:
         """Sign a tree-head message."""
