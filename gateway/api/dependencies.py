@@ -55,8 +55,8 @@ def require(permission: Permission) -> Any:
     ) -> Caller:
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
             raise TokenMissingError("send an API token as 'Authorization: Bearer <token>'")
-        with services.db.read() as session:
-            caller = services.tokens.authenticate(session, credentials.credentials)
+        with services.db.read_connection() as connection:
+            caller = services.tokens.authenticate(connection, credentials.credentials)
         if not caller.has(permission):
             raise PermissionDeniedError(
                 f"this needs the {permission} permission, which none of your roles grants"

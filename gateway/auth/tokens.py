@@ -24,7 +24,7 @@ from typing import Final
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from attestation.nvidia.memo import BoundedMemo
@@ -115,7 +115,7 @@ class TokenService:
         )
         return IssuedToken(token, jti, expires)
 
-    def authenticate(self, session: Session, token: str) -> Caller:
+    def authenticate(self, session: Session | Connection, token: str) -> Caller:
         """Verify a bearer token and return the caller.
 
         Raises:
@@ -125,7 +125,8 @@ class TokenService:
             TokenRevokedError: the ``jti`` is on the deny-list.
         """
         claims = self._verify_signature(token)
-        row = session.connection().execute(_TOKEN_BY_JTI, {"jti": str(claims["jti"])}).one_or_none()
+        connection = session if isinstance(session, Connection) else session.connection()
+        row = connection.execute(_TOKEN_BY_JTI, {"jti": str(claims["jti"])}).one_or_none()
         if row is None or row.subject != claims["sub"] or row.tenant_id != claims["tenant"]:
             raise TokenInvalidError("the token was not issued by this gateway")
         if row.revoked_at is not None:

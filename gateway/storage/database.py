@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -123,7 +123,8 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._readers = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self._read_only = engine.execution_options(**{READ_ONLY: True})
+        self._readers = sessionmaker(self._read_only, expire_on_commit=False)
         self._sqlite = engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock()
         self._process_lock = _process_lock(engine)
@@ -161,6 +162,16 @@ class Database:
         """
         with _storage_failures(), self._readers.begin() as session:
             yield session
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """``read()`` on a bare Core connection, for a hot read that needs no ORM session (a token).
+
+        Raises:
+            StorageUnavailableError: the database failed the read.
+        """
+        with _storage_failures(), self._read_only.begin() as connection:
+            yield connection
 
     def ping(self) -> None:
         """Run a trivial query.

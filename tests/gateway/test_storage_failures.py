@@ -58,6 +58,12 @@ def test_a_failed_read_is_storage_unavailable(database: Database) -> None:
         session.execute(text("SELECT value FROM missing_table WHERE value = :value"), {"value": SECRET})
 
 
+def test_a_failed_read_on_a_bare_connection_is_storage_unavailable(database: Database) -> None:
+    with pytest.raises(StorageUnavailableError) as raised, database.read_connection() as connection:
+        connection.execute(text("SELECT value FROM missing_table WHERE value = :value"), {"value": SECRET})
+    assert SECRET not in str(raised.value)
+
+
 def test_a_failure_the_service_handles_is_left_to_it(database: Database) -> None:
     # A service that catches the driver's error inside the block (a unique name taken) keeps it.
     with database.transaction() as session:
