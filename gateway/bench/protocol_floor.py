@@ -1,4 +1,4 @@
-"""``ccgate bench floor``: the release protocol's mandatory work alone, on the gateway's own stack.
+"""``ccgate bench release --floor``: the release protocol's mandatory work alone, on the gateway's own stack.
 
 ``ccgate bench release`` says how fast ccgate releases keys on this machine; this benchmark says how
 fast any implementation could on the same parts, so that the two numbers, taken a minute apart, tell
@@ -36,7 +36,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Final
 
@@ -64,7 +63,7 @@ from sqlalchemy import (
     update,
 )
 
-from gateway.bench.release import WARMUP, ReleaseBenchReport, RunnerConnections, process_tree_cpu_seconds
+from gateway.bench.release import WARMUP, ReleaseBenchReport, RunnerConnections, time_releases
 from gateway.local_gateway import free_port
 from gateway.storage.database import Database, make_engine
 
@@ -319,17 +318,8 @@ def run_floor_bench(
         with _serving(work, seed, workers) as (url, pid):
             client = RunnerConnections(url, keys.node_token)
             try:
-                for _ in range(WARMUP):
-                    _release(client, keys, gpus + 1)
-                server_cpu, load_cpu = process_tree_cpu_seconds(pid), time.process_time()
-                started = time.perf_counter()
-                with ThreadPoolExecutor(max_workers=concurrency) as pool:
-                    outcomes = list(pool.map(lambda _: _release(client, keys, gpus + 1), range(releases)))
-                report.wall_seconds = time.perf_counter() - started
-                report.load_cpu_seconds = time.process_time() - load_cpu
-                server_after = process_tree_cpu_seconds(pid)
-                if server_cpu is not None and server_after is not None:
-                    report.gateway_cpu_seconds = server_after - server_cpu
+                subjects = range(WARMUP + releases)
+                time_releases(report, pid, lambda _: _release(client, keys, gpus + 1), subjects)
             finally:
                 client.close()
         database = Database(make_engine(f"sqlite:///{work / 'floor.db'}"))
@@ -338,12 +328,6 @@ def run_floor_bench(
                 session.connection().execute(select(_LEDGER_STATE.c.size)).scalar_one()
             )
         database.dispose()
-    for full, attest, ok in outcomes:
-        if ok:
-            report.full_seconds.append(full)
-            report.attest_seconds.append(attest)
-        else:
-            report.refused += 1
     if report.refused:
         raise RuntimeError(
             f"{report.refused} of {releases} floor releases were refused; the benchmark is void"

@@ -25,11 +25,12 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -55,6 +56,7 @@ from gateway.schemas.jobs import JobCreate
 from gateway.simulated_attestation import simulated_evidence
 from gateway.simulation import create_simulated_site, write_site
 
+T = TypeVar("T")
 TARGET_P50_MS: Final = 25.0
 TARGET_RELEASES_PER_SECOND: Final = 100.0
 WARMUP: Final = 5
@@ -218,6 +220,37 @@ def _release(client: RunnerConnections, node: SimulatedNode, job_id: str) -> tup
     return finished - started, finished - attest_started, status == 200
 
 
+def time_releases(
+    report: ReleaseBenchReport,
+    server_pid: int,
+    release: Callable[[T], tuple[float, float, bool]],
+    subjects: Sequence[T],
+) -> None:
+    """Release the first ``WARMUP`` subjects untimed, then the rest ``report.concurrency`` at a time.
+
+    ``release`` returns (full seconds, attestation seconds, released); the report gets the times of
+    the releases made, the count of those refused, the wall time and the CPU time the server's
+    process tree and this process spent on the timed ones.
+    """
+    for subject in subjects[:WARMUP]:
+        release(subject)
+    server_cpu, load_cpu = process_tree_cpu_seconds(server_pid), time.process_time()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=report.concurrency) as pool:
+        outcomes = list(pool.map(release, subjects[WARMUP:]))
+    report.wall_seconds = time.perf_counter() - started
+    report.load_cpu_seconds = time.process_time() - load_cpu
+    server_after = process_tree_cpu_seconds(server_pid)
+    if server_cpu is not None and server_after is not None:
+        report.gateway_cpu_seconds = server_after - server_cpu
+    for full, attest, ok in outcomes:
+        if ok:
+            report.full_seconds.append(full)
+            report.attest_seconds.append(attest)
+        else:
+            report.refused += 1
+
+
 def run_release_bench(
     releases: int = 300, *, gpus: int = 8, concurrency: int = 4, workers: int = 1
 ) -> ReleaseBenchReport:
@@ -258,17 +291,7 @@ def run_release_bench(
                     setup.post(f"/v1/jobs/{job}/claim").raise_for_status()
             client = RunnerConnections(gateway.url, scenario.node_token)
             try:
-                for job in jobs[:WARMUP]:
-                    _release(client, site.node, job)
-                gateway_cpu, load_cpu = process_tree_cpu_seconds(gateway.pid), time.process_time()
-                started = time.perf_counter()
-                with ThreadPoolExecutor(max_workers=concurrency) as pool:
-                    outcomes = list(pool.map(lambda job: _release(client, site.node, job), jobs[WARMUP:]))
-                report.wall_seconds = time.perf_counter() - started
-                report.load_cpu_seconds = time.process_time() - load_cpu
-                gateway_after = process_tree_cpu_seconds(gateway.pid)
-                if gateway_cpu is not None and gateway_after is not None:
-                    report.gateway_cpu_seconds = gateway_after - gateway_cpu
+                time_releases(report, gateway.pid, lambda job: _release(client, site.node, job), jobs)
             finally:
                 client.close()
             # A benchmark of a ledger that does not verify measures nothing: audit it after the run.
@@ -280,12 +303,6 @@ def run_release_bench(
             export.raise_for_status()
             audit = audit_export(export.json())
             report.ledger_entries = len(export.json()["entries"])
-        for full, attest, ok in outcomes:
-            if ok:
-                report.full_seconds.append(full)
-                report.attest_seconds.append(attest)
-            else:
-                report.refused += 1
     if report.refused:
         raise RuntimeError(f"{report.refused} of {releases} releases were refused; the benchmark is void")
     if not audit.ok:

@@ -1,4 +1,4 @@
-"""``ccgate bench floor``: the protocol's mandatory work on the bare stack, run and refused honestly."""
+"""``ccgate bench release --floor``: the protocol's mandatory work on the bare stack, measured honestly."""
 
 import base64
 import json
@@ -92,9 +92,16 @@ def test_the_benchmark_counts_every_release_and_its_ledger_entries() -> None:
 
 
 @pytest.mark.slow
-def test_the_cli_prints_the_floor_as_json() -> None:
-    done = ccgate("bench", "floor", "--releases", "3", "--gpus", "1", "--concurrency", "1", "--json")
+def test_the_release_benchmark_shows_the_floor_beside_ccgate() -> None:
+    done = ccgate(
+        "bench", "release", "--releases", "3", "--gpus", "1", "--concurrency", "1", "--floor", "--json"
+    )
     assert done.returncode == 0, done.stderr
     numbers = json.loads(done.stdout)
-    assert numbers["releases"] == 3
-    assert numbers["full_p50_ms"] >= numbers["attest_p50_ms"] > 0
+    assert numbers["releases"] == numbers["floor"]["releases"] == 3
+    assert numbers["floor"]["gpus"] == numbers["gpus"] == 1
+    assert numbers["floor"]["full_p50_ms"] >= numbers["floor"]["attest_p50_ms"] > 0
+    table = ccgate("bench", "release", "--releases", "2", "--gpus", "1", "--concurrency", "1", "--floor")
+    assert table.returncode == 0, table.stderr
+    assert b"floor" in table.stdout
+    assert b"ledger after the run" in table.stdout

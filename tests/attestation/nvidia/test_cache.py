@@ -1,5 +1,6 @@
 """The verifier cache changes speed, never verdicts: hits still re-check validity at ``now``."""
 
+import functools
 from datetime import UTC, datetime
 
 import pytest
@@ -77,32 +78,22 @@ def test_the_memo_forgets_its_oldest_entries_beyond_its_bound() -> None:
 
 
 def test_links_verify_the_same_with_the_fingerprints_a_caller_holds() -> None:
-    pki = DevicePki()
-    links = [issued.certificate for issued in pki.chain]
+    links = [issued.certificate for issued in DevicePki().chain]
     now = datetime(2026, 11, 27, tzinfo=UTC)
     prints = [fingerprint(certificate) for certificate in links]
-    expiry = verify_links(
+    check = functools.partial(
+        verify_links,
         links,
         now,
         "device",
-        BoundedMemo(8),
         chain_error=DeviceChainError,
         expired_error=DeviceCertificateExpiredError,
         require_ca=True,
-        prints=prints,
     )
-    assert expiry == min(certificate.not_valid_after_utc for certificate in links)
+    computed, held = check(BoundedMemo(8)), check(BoundedMemo(8), prints=prints)
+    assert held == computed == min(certificate.not_valid_after_utc for certificate in links)
     with pytest.raises(ValueError, match="one fingerprint per link"):
-        verify_links(
-            links,
-            now,
-            "device",
-            BoundedMemo(8),
-            chain_error=DeviceChainError,
-            expired_error=DeviceCertificateExpiredError,
-            require_ca=True,
-            prints=prints[:-1],
-        )
+        check(BoundedMemo(8), prints=prints[:-1])
 
 
 def test_the_trust_anchors_hold_their_roots_fingerprints() -> None:
