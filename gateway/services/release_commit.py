@@ -85,7 +85,7 @@ def reload(
     return job, node, attestation
 
 
-def commit_release(  # noqa: PLR0917 - the attempt, its result, decisions, token and time, as decided.
+def commit_release(  # noqa: PLR0917 - the attempt, its provider, result, token and time, to decide on.
     ctx: ServiceContext,
     attempt: ReleaseAttempt,
     provider: ProviderRow,
