@@ -145,18 +145,20 @@ def create_floor_app() -> FastAPI:
     database = Database(make_engine(f"sqlite:///{os.environ[DATABASE_VARIABLE]}"))
     app = FastAPI()
 
+    # Derived once, as the gateway's vault does: the floor must not pay what ccgate no longer pays.
+    token_key, device = keys.tokens.public_key(), keys.device.public_key()
+
     def authenticate(authorization: str) -> None:
         scheme, _, token = authorization.partition(" ")
         try:
-            claims = jwt.decode(token, keys.tokens.public_key(), algorithms=["EdDSA"])
+            claims = jwt.decode(token, token_key, algorithms=["EdDSA"])
         except jwt.PyJWTError as exc:
             raise HTTPException(401) from exc
-        with database.read() as session:
-            revoked = (
-                session.connection()
-                .execute(select(_TOKENS.c.revoked).where(_TOKENS.c.jti == claims["jti"]))
-                .scalar()
-            )
+        # The same bare read-only connection the gateway looks its tokens up on.
+        with database.read_connection() as connection:
+            revoked = connection.execute(
+                select(_TOKENS.c.revoked).where(_TOKENS.c.jti == claims["jti"])
+            ).scalar()
         if scheme != "Bearer" or revoked != 0:
             raise HTTPException(401)
 
@@ -188,7 +190,6 @@ def create_floor_app() -> FastAPI:
         if spent.rowcount != 1:
             raise HTTPException(409)
         bound = bytes.fromhex(body.nonce)
-        device = keys.device.public_key()
         try:
             for signature in body.signatures:
                 device.verify(base64.b64decode(signature), bound, ec.ECDSA(hashes.SHA384()))
